@@ -1,0 +1,335 @@
+"""The `agg` command line. The only module that imports typer.
+
+A thin translator: parse arguments, call one function, print, pick the exit code.
+Exit codes: 0 success; 1 some source failed (the others were stored); 2 usage or config error;
+3 another agg run holds the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from aggregator import __version__
+from aggregator.config import Config, find_config, load_config
+from aggregator.dates import parse_since, to_iso
+from aggregator.errors import AggError, ConfigError, LockedError
+from aggregator.export import FORMATS, FeedInfo, export_feed
+from aggregator.lock import exclusive
+from aggregator.pipeline import SourceReport, exit_code, run_fetch, select_sources
+from aggregator.store import Store
+
+EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 1, 2, 3
+
+app = typer.Typer(
+    name="agg",
+    help="Follow ML study blogs (HackMD, Hexo, Hugo, RSS/Atom), store every post, and publish one merged feed.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+ConfigOption = Annotated[
+    str | None,
+    typer.Option("--config", "-c", help="Config file (default: $AGG_CONFIG, else ./feeds.toml).", show_default=False),
+]
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="Database file (default: $AGG_DB, else [settings] database).", show_default=False),
+]
+VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Show warnings and details.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print errors only (for cron).")]
+
+
+class Output:
+    """Where lines go: results to stdout, errors to stderr; -q keeps only errors, -v adds details."""
+
+    def __init__(self, verbose: bool = False, quiet: bool = False) -> None:
+        self.verbose = verbose and not quiet
+        self.quiet = quiet
+
+    def info(self, line: str) -> None:
+        if not self.quiet:
+            print(line, flush=True)
+
+    def detail(self, line: str) -> None:
+        if self.verbose:
+            print(line, file=sys.stderr, flush=True)
+
+    def error(self, line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+
+def now_utc() -> datetime:
+    """The current time; $AGG_NOW (ISO 8601) pins it for reproducible digests and tests."""
+    pinned = os.environ.get("AGG_NOW")
+    if pinned:
+        value = datetime.fromisoformat(pinned.replace("Z", "+00:00"))
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.now(UTC)
+
+
+@contextmanager
+def handled_errors() -> Iterator[None]:
+    """Expected errors become one line on stderr and their exit code; never a traceback."""
+    try:
+        yield
+    except LockedError as e:
+        print(f"agg: {e}", file=sys.stderr)
+        raise typer.Exit(EXIT_LOCKED) from None
+    except ConfigError as e:
+        print(f"agg: {e}", file=sys.stderr)
+        raise typer.Exit(EXIT_USAGE) from None
+    except AggError as e:
+        print(f"agg: {e}", file=sys.stderr)
+        raise typer.Exit(EXIT_FAILED) from None
+
+
+def open_config(config: str | None) -> Config:
+    return load_config(find_config(config))
+
+
+def open_store(config: Config, db: str | None) -> tuple[Store, Path]:
+    path = config.database_path(db)
+    try:
+        return Store.open(path), path
+    except Exception as e:  # sqlite3.DatabaseError and OSError: name the file, not a traceback
+        raise ConfigError(f"{path}: cannot open the database: {e}") from None
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        print(f"agg {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """agg: a feed aggregator and scraper for ML study blogs."""
+
+
+def _report_line(report: SourceReport) -> str:
+    if report.status == "error":
+        return f"{report.name}: error: {report.error}"
+    if report.status == "skipped":
+        return f"{report.name}: skipped: {report.error}"
+    counts = f"{report.new} new, {report.updated} updated, {report.unchanged} unchanged"
+    return f"{report.name}: {report.status} ({counts}; {report.requests} requests, {report.seconds:.1f} s)"
+
+
+def _summary_line(reports: list[SourceReport]) -> str:
+    failed = sum(1 for r in reports if r.status == "error")
+    skipped = sum(1 for r in reports if r.status == "skipped")
+    new = sum(r.new for r in reports)
+    updated = sum(r.updated for r in reports)
+    line = f"{len(reports)} sources: {new} new posts, {updated} updated, {failed} failed"
+    return line + (f", {skipped} skipped" if skipped else "")
+
+
+def _report_json(reports: list[SourceReport]) -> str:
+    rows = [
+        {
+            "source": r.name,
+            "kind": r.kind,
+            "status": r.status,
+            "new": r.new,
+            "updated": r.updated,
+            "unchanged": r.unchanged,
+            "requests": r.requests,
+            "seconds": round(r.seconds, 3),
+            "error": r.error,
+            "warnings": r.warnings,
+        }
+        for r in reports
+    ]
+    totals = {
+        "new": sum(r.new for r in reports),
+        "updated": sum(r.updated for r in reports),
+        "unchanged": sum(r.unchanged for r in reports),
+        "failed": sum(1 for r in reports if r.status == "error"),
+    }
+    return json.dumps({"sources": rows, "totals": totals}, ensure_ascii=False, indent=1)
+
+
+@app.command()
+def fetch(
+    source: Annotated[
+        list[str] | None,
+        typer.Option("--source", "-s", help="Fetch only this source (repeatable).", show_default=False),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Also fetch sources waiting after repeated failures.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary instead of lines.")] = False,
+    wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for another agg run to finish.")] = 0.0,
+    config: ConfigOption = None,
+    db: DbOption = None,
+    verbose: VerboseOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Fetch every enabled source (or the named ones) and store new and changed posts.
+
+    Prints one line per source (new / updated / unchanged / error) and a summary.
+    Exit code 0 when every source worked, 1 when some failed, 2 for usage or config errors,
+    3 when another agg run is using the database.
+    """
+    out = Output(verbose, quiet or as_json)
+    with handled_errors():
+        cfg = open_config(config)
+        chosen = select_sources(cfg, source or [])
+        path = cfg.database_path(db)
+        with exclusive(path, wait=wait, what="agg fetch"):
+            store, _ = open_store(cfg, db)
+            try:
+                reports = asyncio.run(
+                    run_fetch(cfg, store, chosen, force=force, now=now_utc(), on_done=lambda r: _print_report(out, r))
+                )
+            finally:
+                store.close()
+        if as_json:
+            print(_report_json(reports))
+        else:
+            out.info(_summary_line(reports))
+        code = exit_code(reports)
+    raise typer.Exit(code)
+
+
+def _print_report(out: Output, report: SourceReport) -> None:
+    if report.status == "error":
+        out.error(_report_line(report))
+    else:
+        out.info(_report_line(report))
+    for warning in report.warnings:
+        out.detail(f"{report.name}: warning: {warning}")
+    if report.detail:
+        out.detail(report.detail)
+
+
+@app.command()
+def digest(
+    since: Annotated[str, typer.Option("--since", help="Window: 12h, 7d, 2w, or an ISO date.")] = "7d",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="md, html or json.")] = "md",
+    out_file: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")] = None,
+    group_by: Annotated[str, typer.Option("--group-by", help="source or tag.")] = "source",
+    source: Annotated[list[str] | None, typer.Option("--source", "-s", help="Only this source (repeatable).")] = None,
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """Summarise what was published or changed in a window, grouped by source, newest first."""
+    from aggregator.digest import GROUPINGS, build_digest
+    from aggregator.render import DIGEST_FORMATS, render_digest
+
+    with handled_errors():
+        if fmt not in DIGEST_FORMATS:
+            raise ConfigError(f"--format: {fmt!r} is not one of {', '.join(DIGEST_FORMATS)}")
+        if group_by not in GROUPINGS:
+            raise ConfigError(f"--group-by: {group_by!r} is not one of {', '.join(GROUPINGS)}")
+        now = now_utc()
+        start = parse_since(since, now)
+        cfg = open_config(config)
+        store, _ = open_store(cfg, db)
+        try:
+            result = build_digest(store, start, now, group_by=group_by, sources=source or [])
+        finally:
+            store.close()
+        _write(render_digest(result, fmt), out_file)
+
+
+@app.command()
+def export(
+    fmt: Annotated[str, typer.Option("--format", "-f", help="atom, rss or json (JSON Feed 1.1).")] = "atom",
+    since: Annotated[str | None, typer.Option("--since", help="Only posts from this window (7d, ISO date).")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="Newest N posts; 0 means every post.")] = 100,
+    out_file: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")] = None,
+    source: Annotated[list[str] | None, typer.Option("--source", "-s", help="Only this source (repeatable).")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Only posts with this tag (repeatable).")] = None,
+    lang: Annotated[str | None, typer.Option("--lang", help="Only posts in this language (e.g. zh, en).")] = None,
+    self_url: Annotated[str | None, typer.Option("--self-url", help="The URL the feed is published at.")] = None,
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """Write one merged feed of all sources, newest first: Atom, RSS 2.0 or JSON Feed 1.1."""
+    with handled_errors():
+        if fmt not in FORMATS:
+            raise ConfigError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
+        if limit < 0:
+            raise ConfigError("--limit must be 0 (every post) or more")
+        now = now_utc()
+        start = parse_since(since, now) if since else None
+        cfg = open_config(config)
+        store, _ = open_store(cfg, db)
+        try:
+            posts = list(store.posts(since=start, limit=limit or None, sources=source or [], tags=tag or [], lang=lang))
+        finally:
+            store.close()
+        _write(export_feed(posts, fmt, FeedInfo(self_url=self_url), now), out_file)
+
+
+@app.command()
+def sources(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """List each configured source with its kind, last fetch, outcome, error streak and post count."""
+    with handled_errors():
+        cfg = open_config(config)
+        store, _ = open_store(cfg, db)
+        try:
+            rows = {row.name: row for row in store.sources()}
+        finally:
+            store.close()
+    table: list[dict[str, Any]] = []
+    for src in cfg.sources:
+        row = rows.get(src.name)
+        kind = src.kind if src.kind != "auto" or row is None or not row.detected_kind else f"auto→{row.detected_kind}"
+        table.append(
+            {
+                "name": src.name,
+                "kind": kind,
+                "url": src.url,
+                "enabled": src.enabled,
+                "last_fetch": to_iso(row.last_fetch) if row else None,
+                "status": (row.last_status if row else None) or "never fetched",
+                "error": row.last_error if row else None,
+                "error_streak": row.error_streak if row else 0,
+                "next_try": to_iso(row.next_try) if row else None,
+                "posts": row.posts if row else 0,
+            }
+        )
+    if as_json:
+        print(json.dumps(table, ensure_ascii=False, indent=1))
+        return
+    for item in table:
+        when = (item["last_fetch"] or "-")[:16].replace("T", " ")
+        state = item["status"] + ("" if item["enabled"] else ", disabled")
+        print(f"{item['name']}  [{item['kind']}]  {item['posts']} posts  last fetch {when}  {state}")
+        if item["error"]:
+            retry = f"; next try {str(item['next_try'])[:16].replace('T', ' ')}" if item["next_try"] else ""
+            print(f"    error ({item['error_streak']} in a row{retry}): {item['error']}")
+
+
+def _write(text: str, out_file: Path | None) -> None:
+    if out_file is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return
+    tmp = out_file.with_name(f".{out_file.name}.tmp{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out_file)  # readers never see half a file
+
+
+def main() -> None:
+    """Entry point of the `agg` console script."""
+    app()

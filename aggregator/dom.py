@@ -1,0 +1,204 @@
+"""HTML parsing, math recovery and text extraction. The only module that imports selectolax.
+
+Other modules get `Document`/`Node` objects from `parse_html` and use their methods (`css`,
+`css_first`, `attributes`, `text`), so the parser can change here without touching them.
+
+Math is kept as TeX in one shape everywhere: `<span class="math inline">$…$</span>` and
+`<span class="math display">$$…$$</span>`, so the text of a post shows `$x_0$`, never "x0x_0x0".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from aggregator.urls import resolve
+
+Document = LexborHTMLParser
+Node = LexborNode
+
+_BLOCK_TAGS = frozenset(
+    {
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "br",
+        "dd",
+        "details",
+        "div",
+        "dl",
+        "dt",
+        "figcaption",
+        "figure",
+        "footer",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "summary",
+        "table",
+        "tbody",
+        "thead",
+        "tfoot",
+        "tr",
+        "td",
+        "th",
+        "ul",
+    }
+)
+_INVISIBLE = "script, style, noscript, template, svg, iframe, object, button, select, head, title"
+_URL_ATTRIBUTES = (
+    ("a", "href"),
+    ("img", "src"),
+    ("source", "src"),
+    ("video", "src"),
+    ("audio", "src"),
+    ("video", "poster"),
+    ("iframe", "src"),
+    ("embed", "src"),
+)
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u200b\u3000]+")
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+
+
+def parse_html(html: str | bytes) -> Document:
+    """Parse a whole page or a fragment. Never raises on malformed markup."""
+    if isinstance(html, bytes):
+        html = html.decode("utf-8", errors="replace")
+    return LexborHTMLParser(html)
+
+
+def fragment_root(doc: Document) -> Node | None:
+    """The element holding a parsed fragment's content (the body, or the root for odd input)."""
+    return doc.body or doc.root or doc.css_first("*")
+
+
+def prepare_content(html: str, base_url: str | None) -> str:
+    """Article HTML with math turned into TeX spans and relative links made absolute (not yet sanitised)."""
+    doc = parse_html(html)
+    root = fragment_root(doc)
+    if root is None:
+        return ""
+    restore_math(root)
+    absolutize_links(root, base_url)
+    return root.inner_html or ""
+
+
+def restore_math(root: Node) -> int:
+    """Replace rendered math (KaTeX, MathML with a TeX annotation, MathJax scripts) by TeX spans; count them."""
+    count = 0
+    for display in root.css("span.katex-display, div.katex-display"):
+        count += _replace_with_tex(display, display=True)
+    for katex in root.css("span.katex, .katex"):
+        count += _replace_with_tex(katex, display=False)
+    for math in root.css("math"):
+        count += _replace_with_tex(math, display=(math.attributes.get("display") == "block"))
+    for script in root.css('script[type^="math/tex"]'):
+        tex = script.text(deep=True) or ""
+        if not tex.strip():
+            script.decompose()  # an empty math script is an artefact (seen in posts that talk about MathJax)
+            continue
+        script.replace_with(_math_span(tex, display="mode=display" in (script.attributes.get("type") or "")))
+        count += 1
+    for leftover in root.css(".katex-html, .MJX_Assistive_MathML"):
+        leftover.decompose()
+    return count
+
+
+def _replace_with_tex(node: Node, *, display: bool) -> int:
+    annotation = node.css_first('annotation[encoding="application/x-tex"]')
+    if annotation is None:
+        return 0
+    node.replace_with(_math_span(annotation.text(deep=True) or "", display=display))
+    return 1
+
+
+def _math_span(tex: str, *, display: bool) -> Node:
+    tex = tex.strip()
+    span = parse_html(f'<span class="math {"display" if display else "inline"}"></span>').css_first("span")
+    assert span is not None  # parsing our own literal markup always yields the span
+    span.insert_child(f"$${tex}$$" if display else f"${tex}$")
+    return span
+
+
+def absolutize_links(root: Node, base_url: str | None) -> None:
+    """Resolve every link and media address against `base_url`, and `srcset` candidates too."""
+    if not base_url:
+        return
+    for tag, attribute in _URL_ATTRIBUTES:
+        for node in root.css(f"{tag}[{attribute}]"):
+            value = node.attributes.get(attribute)
+            if value and not value.startswith(("#", "data:", "mailto:")):
+                node.attrs[attribute] = resolve(base_url, value)
+    for node in root.css("[srcset]"):
+        candidates = [c.strip().split(None, 1) for c in (node.attributes.get("srcset") or "").split(",") if c.strip()]
+        node.attrs["srcset"] = ", ".join(" ".join([resolve(base_url, c[0]), *c[1:]]) for c in candidates)
+
+
+def html_to_text(html: str) -> str:
+    """Readable plain text of an HTML fragment: blocks on their own lines, math as TeX, nothing hidden."""
+    if not html:
+        return ""
+    doc = parse_html(html)
+    root = fragment_root(doc)
+    if root is None:
+        return ""
+    restore_math(root)
+    return node_text(root)
+
+
+def node_text(root: Node) -> str:
+    """Text of a node with block elements on separate lines (scripts, styles and SVG left out)."""
+    for hidden in root.css(_INVISIBLE):
+        hidden.decompose()
+    return join_text(_text_pieces(root))
+
+
+def _text_pieces(root: Node) -> Iterator[str]:
+    for node in root.traverse(include_text=True):
+        tag = node.tag
+        if tag == "-text":
+            yield node.text_content or ""
+        elif tag in _BLOCK_TAGS:
+            yield "\n"
+        elif tag == "img":
+            alt = (node.attributes.get("alt") or "").strip()
+            if alt and alt.lower() not in ("image", "img"):
+                yield f" {alt} "
+
+
+def join_text(pieces: Iterator[str] | list[str]) -> str:
+    """Collapse spaces inside lines and blank lines between them."""
+    text = "".join(pieces)
+    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    return _BLANK_LINES.sub("\n", "\n".join(line for line in lines if line)).strip()
+
+
+def meta_content(doc: Document, *names: str) -> str | None:
+    """The first non-empty `<meta name=… | property=…>` content among `names`."""
+    for name in names:
+        for node in doc.css(f'meta[property="{name}"], meta[name="{name}"]'):
+            value = (node.attributes.get("content") or "").strip()
+            if value:
+                return value
+    return None
+
+
+def all_meta_content(doc: Document, name: str) -> list[str]:
+    """Every `<meta name|property=name>` content, in order (e.g. `article:tag`)."""
+    nodes = doc.css(f'meta[property="{name}"], meta[name="{name}"]')
+    return [v for v in ((n.attributes.get("content") or "").strip() for n in nodes) if v]

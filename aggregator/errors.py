@@ -1,0 +1,44 @@
+"""The one error tree of agg.
+
+    AggError
+     ├── ConfigError          feeds.toml or a command-line value is wrong (exit code 2)
+     ├── LockedError          another agg run holds the database (exit code 3)
+     └── SourceError          one source failed; the run goes on with the others
+          ├── FetchError      the network or the server said no (timeout, 404, too large, ...)
+          └── ParseError      the bytes were not what the source kind expects
+
+`str(error)` is one line a user can act on: it names the source or URL and the cause.
+"""
+
+from __future__ import annotations
+
+
+class AggError(Exception):
+    """Root of every error agg raises on purpose."""
+
+
+class ConfigError(AggError):
+    """The configuration cannot be used; nothing was fetched or written."""
+
+
+class LockedError(AggError):
+    """Another agg process is writing to the same database."""
+
+
+class SourceError(AggError):
+    """A source could not be fetched or understood."""
+
+
+class FetchError(SourceError):
+    """An HTTP request failed; `url` is the address that failed."""
+
+    def __init__(self, url: str, cause: str, *, retry_after: float | None = None, retryable: bool = False) -> None:
+        self.url = url
+        self.cause = cause
+        self.retry_after = retry_after
+        self.retryable = retryable  # a timeout, a dropped connection, 5xx or 429: worth another try
+        super().__init__(f"{cause}: {url}")
+
+
+class ParseError(SourceError):
+    """A response could not be parsed as the kind of document expected."""

@@ -1,0 +1,237 @@
+"""All network I/O. The only module that imports httpx.
+
+One `HttpClient` per run: async, keep-alive, a global and a per-host limit on requests in flight,
+conditional GET from stored validators, retries with capped backoff and jitter, and hard bounds on
+every request (connect/read timeouts, a total deadline, a body-size cap counted after
+decompression, a redirect limit, http/https only). Failures become `FetchError` with one readable line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import hashlib
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http import HTTPStatus
+from urllib.parse import urlsplit
+
+import httpx
+
+from aggregator.config import Settings
+from aggregator.encoding import decode_bytes
+from aggregator.errors import FetchError
+from aggregator.urls import resolve
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_BACKOFF_BASE = 0.5
+_BACKOFF_CAP = 8.0
+
+
+@dataclass(frozen=True, slots=True)
+class Validator:
+    """What a server told us last time, to ask "has it changed?" next time."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A finished response. `not_modified` is a 304 to a conditional GET (then `content` is empty);
+    `same_body` means a 200 whose body hashes the same as last time."""
+
+    url: str
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+    validator: Validator
+    not_modified: bool = False
+    same_body: bool = False
+
+    @property
+    def content_type(self) -> str:
+        return (self.headers.get("content-type") or "").split(";")[0].strip().lower()
+
+    @property
+    def unchanged(self) -> bool:
+        return self.not_modified or self.same_body
+
+    def text(self) -> str:
+        return decode_bytes(self.content, self.headers.get("content-type"))
+
+
+class HttpClient:
+    """The shared async HTTP client of one run. Use as `async with HttpClient(settings) as http:`."""
+
+    def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.settings = settings
+        self._global = asyncio.Semaphore(max(1, settings.concurrency))
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+        self._client = httpx.AsyncClient(
+            transport=transport,
+            follow_redirects=False,  # followed by hand, to refuse non-http(s) targets and count hops
+            timeout=httpx.Timeout(settings.timeout, connect=settings.timeout),
+            limits=httpx.Limits(max_connections=max(1, settings.concurrency), max_keepalive_connections=64),
+            headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
+            trust_env=False,
+        )
+
+    async def __aenter__(self) -> HttpClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._client.aclose()
+
+    async def get(
+        self,
+        url: str,
+        *,
+        validator: Validator | None = None,
+        accept: str | None = None,
+        max_bytes: int | None = None,
+    ) -> Response:
+        """GET `url`, following redirects and retrying what is worth retrying; raise FetchError otherwise.
+
+        With a `validator`, sends If-None-Match / If-Modified-Since and reports 304 as `not_modified`.
+        """
+        attempts = 1 + max(0, self.settings.retries)
+        for attempt in range(attempts):
+            try:
+                return await self._get_following(url, validator, accept, max_bytes)
+            except FetchError as error:
+                retry_in = self._retry_delay(error, attempt)
+                if attempt + 1 >= attempts or retry_in is None:
+                    raise
+                await asyncio.sleep(retry_in)
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _retry_delay(self, error: FetchError, attempt: int) -> float | None:
+        if not error.retryable:
+            return None
+        if error.retry_after is not None:
+            return error.retry_after if error.retry_after <= self.settings.max_retry_after else None
+        backoff = min(_BACKOFF_CAP, _BACKOFF_BASE * 2.0**attempt)
+        return backoff * random.uniform(0.5, 1.5)  # jitter keeps many sources from retrying in step
+
+    async def _get_following(
+        self, url: str, validator: Validator | None, accept: str | None, max_bytes: int | None
+    ) -> Response:
+        current = url
+        for _hop in range(self.settings.max_redirects + 1):
+            scheme = urlsplit(current).scheme.lower()
+            if scheme not in ("http", "https"):
+                raise FetchError(url, f"refused redirect to a non-http(s) URL ({scheme}:)")
+            status, headers, content = await self._request(current, validator, accept, max_bytes)
+            if status in _REDIRECTS and headers.get("location"):
+                current = resolve(current, headers["location"])
+                continue
+            return self._finish(current, status, headers, content, validator)
+        raise FetchError(url, f"too many redirects (more than {self.settings.max_redirects})")
+
+    def _finish(
+        self, url: str, status: int, headers: Mapping[str, str], content: bytes, validator: Validator | None
+    ) -> Response:
+        if status == 304 and validator is not None:
+            return Response(url, status, headers, b"", validator, not_modified=True)
+        if status >= 400 or status < 200 or status in _REDIRECTS:
+            raise _status_error(url, status, headers)
+        body_hash = hashlib.blake2b(content, digest_size=16).hexdigest()
+        fresh = Validator(headers.get("etag"), headers.get("last-modified"), body_hash)
+        same = validator is not None and validator.body_hash == body_hash
+        return Response(url, status, headers, content, fresh, same_body=same)
+
+    async def _request(
+        self, url: str, validator: Validator | None, accept: str | None, max_bytes: int | None
+    ) -> tuple[int, dict[str, str], bytes]:
+        headers: dict[str, str] = {}
+        if accept:
+            headers["Accept"] = accept
+        if validator is not None:
+            if validator.etag:
+                headers["If-None-Match"] = validator.etag
+            if validator.last_modified:
+                headers["If-Modified-Since"] = validator.last_modified
+        limit = max_bytes or self.settings.max_bytes
+        host = urlsplit(url).netloc.lower()
+        per_host = self._hosts.setdefault(host, asyncio.Semaphore(max(1, self.settings.per_host)))
+        async with self._global, per_host:
+            try:
+                async with asyncio.timeout(self.settings.deadline):
+                    return await self._stream(url, headers, limit)
+            except TimeoutError:
+                raise _retryable(FetchError(url, f"timed out after {self.settings.deadline:g} s")) from None
+            except httpx.TimeoutException as e:
+                raise _retryable(FetchError(url, f"timed out ({type(e).__name__})")) from None
+            except httpx.TransportError as e:
+                raise _retryable(FetchError(url, f"connection failed: {_describe(e)}")) from None
+            except httpx.InvalidURL as e:
+                raise FetchError(url, f"invalid URL: {e}") from None
+
+    async def _stream(self, url: str, headers: dict[str, str], limit: int) -> tuple[int, dict[str, str], bytes]:
+        async with self._client.stream("GET", url, headers=headers) as response:
+            response_headers = {k.lower(): v for k, v in response.headers.items()}
+            if response.status_code in _REDIRECTS or response.status_code == 304 or response.status_code >= 400:
+                return response.status_code, response_headers, b""
+            declared = response_headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise FetchError(url, f"too large: {int(declared):,} bytes declared (limit {limit:,})")
+            chunks: list[bytes] = []
+            size = 0
+            try:
+                async for chunk in response.aiter_bytes():  # decoded bytes: a gzip bomb is counted inflated
+                    size += len(chunk)
+                    if size > limit:
+                        raise FetchError(url, f"too large: more than {limit:,} bytes (after decompression)")
+                    chunks.append(chunk)
+            except httpx.DecodingError as e:
+                raise FetchError(url, f"bad content encoding: {e}") from None
+            return response.status_code, response_headers, b"".join(chunks)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def _retryable(error: FetchError) -> FetchError:
+    error.retryable = True
+    return error
+
+
+def _status_error(url: str, status: int, headers: Mapping[str, str]) -> FetchError:
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "unexpected status"
+    retry_after = parse_retry_after(headers.get("retry-after"))
+    cause = f"HTTP {status} {phrase}"
+    if status == 429:
+        cause = f"rate limited (HTTP 429{f', retry after {retry_after:g} s' if retry_after is not None else ''})"
+    error = FetchError(url, cause, retry_after=retry_after)
+    if status in _RETRY_STATUSES:
+        _retryable(error)
+    return error
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (a number of seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def _describe(error: Exception) -> str:
+    text = str(error) or type(error).__name__
+    return text.splitlines()[0][:200]

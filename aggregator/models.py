@@ -1,0 +1,88 @@
+"""The plain data that flows through the pipeline.
+
+Two types per stage, as in reader: a `RawPost` is what a source said (optional, untrusted, as found);
+a `Post` is what agg promises after normalisation (canonical URL, UTC dates, sanitised HTML, text).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+Kind = Literal["auto", "feed", "hackmd", "hexo", "hugo", "html"]
+KINDS: tuple[Kind, ...] = ("auto", "feed", "hackmd", "hexo", "hugo", "html")
+
+
+@dataclass(frozen=True, slots=True)
+class RawPost:
+    """One post as a source found it. HTML here is untrusted and may hold relative links.
+
+    `content_html` is the full article when the source had it; `summary_html` is whatever short text
+    the source offered (a feed summary, a list-page excerpt). `base_url` resolves relative links.
+    Dates are timezone-aware (UTC) or None; sources parse them with `aggregator.dates`.
+    """
+
+    url: str | None
+    title: str | None = None
+    guid: str | None = None
+    author: str | None = None
+    published: datetime | None = None
+    updated: datetime | None = None
+    content_html: str | None = None
+    summary_html: str | None = None
+    tags: tuple[str, ...] = ()
+    base_url: str | None = None
+    canonical_url: str | None = None
+    lang_hint: str | None = None
+    complete: bool = True  # False: only a summary was had (a download failed); fetch again next run
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """One normalised post, ready for the store and every output."""
+
+    canonical_url: str
+    url: str
+    source: str
+    title: str
+    title_key: str
+    guid: str | None
+    author: str | None
+    published: datetime | None
+    updated: datetime | None
+    content_html: str
+    content_text: str
+    summary: str
+    tags: tuple[str, ...]
+    content_hash: str
+    lang: str | None = None
+    complete: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class KnownPost:
+    """What the store already holds about a post, so a source can skip work on the next run."""
+
+    url: str
+    canonical_url: str
+    updated: datetime | None
+    content_hash: str
+    has_content: bool
+
+
+@dataclass(slots=True)
+class SourceOutput:
+    """Everything one source produced in one run.
+
+    `posts` are to be stored; `unchanged_urls` were seen but not re-read (their stored rows stay as
+    they are); `not_modified` means the source answered 304 as a whole; `warnings` are one-line
+    notices worth showing under -v (entries skipped, pages that failed while others worked).
+    """
+
+    posts: list[RawPost] = field(default_factory=list)
+    unchanged_urls: list[str] = field(default_factory=list)
+    not_modified: bool = False
+    warnings: list[str] = field(default_factory=list)
+    requests: int = 0
+    detected_kind: str | None = None

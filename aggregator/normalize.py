@@ -1,0 +1,71 @@
+"""RawPost to Post: canonical URL, title key, UTC dates, sanitised absolute HTML, text and excerpt.
+
+Pure functions with no I/O, so the pipeline can run them in the worker pool.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from aggregator.dates import clamp_future
+from aggregator.dom import html_to_text, prepare_content
+from aggregator.models import Post, RawPost
+from aggregator.sanitize import sanitize_html
+from aggregator.text import content_hash, make_excerpt, strip_read_more, title_key
+from aggregator.urls import canonical_url, is_http_url
+
+
+class SkippedPost(ValueError):
+    """A raw post that cannot become a Post (no usable URL or title)."""
+
+
+def normalize_post(raw: RawPost, source: str, now: datetime) -> Post:
+    """One raw post made whole and safe; raises SkippedPost with a one-line reason."""
+    if not raw.url or not is_http_url(raw.url):
+        raise SkippedPost(f"entry {raw.title or raw.guid or '?'!r} has no http(s) link")
+    url = canonical_url(raw.url)
+    canonical = url
+    if raw.canonical_url and is_http_url(raw.canonical_url):
+        canonical = canonical_url(raw.canonical_url)
+    base = raw.base_url or raw.url
+    body_source = raw.content_html or raw.summary_html or ""
+    content = sanitize_html(prepare_content(body_source, base)) if body_source else ""
+    text = html_to_text(content)
+    if not raw.content_html and raw.summary_html:
+        text = strip_read_more(text)
+    title = " ".join((raw.title or "").split())
+    if not title:
+        raise SkippedPost(f"entry {raw.url} has no title")
+    published, _ = clamp_future(raw.published, now)
+    updated, _ = clamp_future(raw.updated, now)
+    tags = tuple(dict.fromkeys(t.strip() for t in raw.tags if t and t.strip()))
+    return Post(
+        canonical_url=canonical,
+        url=url,
+        source=source,
+        title=title,
+        title_key=title_key(title),
+        guid=raw.guid,
+        author=" ".join(raw.author.split()) if raw.author else None,
+        published=published or updated,
+        updated=updated,
+        content_html=content,
+        content_text=text,
+        summary=make_excerpt(text),
+        tags=tags,
+        content_hash=content_hash(title, text, ",".join(tags)),
+        lang=raw.lang_hint,
+        complete=raw.complete,
+    )
+
+
+def normalize_posts(raws: list[RawPost], source: str, now: datetime) -> tuple[list[Post], list[str]]:
+    """Normalise a batch; skipped entries come back as warnings instead of stopping the batch."""
+    posts: list[Post] = []
+    warnings: list[str] = []
+    for raw in raws:
+        try:
+            posts.append(normalize_post(raw, source, now))
+        except (SkippedPost, ValueError) as e:
+            warnings.append(f"skipped: {e}")
+    return posts, warnings

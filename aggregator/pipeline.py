@@ -1,0 +1,194 @@
+"""The fetch run: `store.known | sources.<kind> (via http) | normalize (worker pool) | store.save`.
+
+Sources run concurrently on one event loop; parsing and normalising run in a process pool so
+the network and the CPU overlap; each source is stored in one transaction as soon as it is done,
+so memory stays flat and a failure in one source never touches another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import traceback
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from aggregator.config import Config, SourceConfig
+from aggregator.errors import ConfigError, SourceError
+from aggregator.http_client import HttpClient
+from aggregator.normalize import normalize_posts
+from aggregator.sources import fetcher_for
+from aggregator.sources.base import SourceContext
+from aggregator.store import FetchRecord, Store
+
+Status = Literal["new", "updated", "unchanged", "error", "skipped"]
+_FIRST_BACKOFF = timedelta(minutes=30)
+_MAX_BACKOFF = timedelta(days=1)
+
+
+@dataclass(slots=True)
+class SourceReport:
+    """How one source went in this run."""
+
+    name: str
+    kind: str
+    status: Status
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    requests: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    detail: str | None = None  # the traceback of an unexpected error, shown under -v
+
+
+class LazyProcessPool(Executor):
+    """A process pool started on first use, so a run where everything answers 304 starts no process."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        if self._pool is None:
+            # forkserver: workers fork from a clean process, not from one running an event loop and sockets
+            context = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        return self._pool.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+def select_sources(config: Config, names: Sequence[str]) -> list[SourceConfig]:
+    """The enabled sources, or exactly the named ones (disabled or not); unknown names are a usage error."""
+    if not names:
+        return [s for s in config.sources if s.enabled]
+    by_name = {s.name: s for s in config.sources}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        raise ConfigError(f"no source named {unknown[0]!r} in {config.path or 'the config'}")
+    return [by_name[n] for n in dict.fromkeys(names)]
+
+
+def retry_time(streak: int, now: datetime) -> datetime:
+    """When a source that failed `streak` times in a row is tried again: 30 min, doubling, at most a day."""
+    delay: timedelta = min(_MAX_BACKOFF, _FIRST_BACKOFF * 2 ** max(0, streak - 1))
+    return now + delay
+
+
+async def run_fetch(
+    config: Config,
+    store: Store,
+    sources: Sequence[SourceConfig],
+    *,
+    force: bool = False,
+    now: datetime | None = None,
+    on_start: Callable[[SourceConfig], None] | None = None,
+    on_done: Callable[[SourceReport], None] | None = None,
+) -> list[SourceReport]:
+    """Fetch `sources` concurrently and store each as it finishes; one report per source, in order."""
+    now = now or datetime.now(UTC)
+    settings = config.settings
+    workers = settings.workers or (os.cpu_count() or 1)
+    pool = LazyProcessPool(workers) if workers > 1 else None
+    limit = asyncio.Semaphore(max(1, settings.concurrency))
+
+    async def one(source: SourceConfig) -> SourceReport:
+        async with limit:
+            if on_start is not None:
+                on_start(source)
+            report = await fetch_one(source, config, store, http, pool, now, force)
+            if on_done is not None:
+                on_done(report)
+            return report
+
+    try:
+        async with HttpClient(settings) as http:
+            return list(await asyncio.gather(*(one(s) for s in sources)))
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+async def fetch_one(
+    source: SourceConfig,
+    config: Config,
+    store: Store,
+    http: HttpClient,
+    pool: Executor | None,
+    now: datetime,
+    force: bool,
+) -> SourceReport:
+    """Fetch, normalise and store one source; every failure becomes an error report, never an exception."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    report = SourceReport(source.name, source.kind, "error")
+    row = store.source_row(source.name)
+    if not force and row is not None and row.next_try is not None and row.next_try > now and row.error_streak:
+        report.error = (
+            f"not retried until {row.next_try:%Y-%m-%d %H:%M} UTC after {row.error_streak} failed runs "
+            f"(--force tries now); last error: {row.last_error}"
+        )
+        return report
+    fetcher = fetcher_for(source.kind)
+    if fetcher is None:
+        report.status = "skipped"
+        report.error = f"kind {source.kind!r} is not supported by this version of agg yet"
+        return report
+    ctx = SourceContext(
+        source=source,
+        settings=config.settings,
+        http=http,
+        now=now,
+        known=store.known_posts(source.name),
+        validators=store.validators(source.name),
+        executor=pool,
+    )
+    try:
+        async with asyncio.timeout(config.settings.source_deadline):
+            output = await fetcher(ctx)
+            posts, skipped = await ctx.run_cpu(normalize_posts, output.posts, source.name, now)
+    except SourceError as e:
+        report.error = str(e)
+    except TimeoutError:
+        report.error = f"gave up after {config.settings.source_deadline:g} s (the source deadline)"
+    except Exception as e:  # a bug or an unforeseen input must not stop the other sources
+        report.error = f"internal error: {type(e).__name__}: {e}"
+        report.detail = traceback.format_exc()
+    report.requests = ctx.requests
+    report.warnings = ctx.warnings
+    finished = now + timedelta(seconds=loop.time() - started)
+    if report.error is not None:
+        record = FetchRecord(source.name, now, finished, "error", requests=ctx.requests, error=report.error)
+        streak = (row.error_streak if row else 0) + 1
+        store.record_failure(source.name, source.url, source.kind, record, retry_time(streak, now))
+        report.seconds = loop.time() - started
+        return report
+    report.warnings = [*ctx.warnings, *output.warnings, *skipped]
+    record = FetchRecord(source.name, now, finished, "ok", requests=ctx.requests)
+    saved = store.save_source(
+        source.name,
+        source.url,
+        source.kind,
+        posts,
+        output.unchanged_urls,
+        ctx.new_validators,
+        record,
+        detected_kind=output.detected_kind,
+    )
+    report.new, report.updated, report.unchanged = saved.new, saved.updated, saved.unchanged
+    report.status = "new" if saved.new else "updated" if saved.updated else "unchanged"
+    report.seconds = loop.time() - started
+    return report
+
+
+def exit_code(reports: Sequence[SourceReport]) -> int:
+    """0 when every source worked (or was skipped as unsupported), 1 when any failed."""
+    return 1 if any(r.status == "error" for r in reports) else 0

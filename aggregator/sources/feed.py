@@ -1,0 +1,206 @@
+"""RSS, Atom and JSON-in-XML feeds through feedparser. The only module that imports feedparser.
+
+feedparser gets the response bytes and headers, never a URL, and its own HTML sanitising and
+relative-URL pass are off: agg does both once, after parsing (dom.prepare_content, sanitize).
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import feedparser
+
+from aggregator.dates import parse_date
+from aggregator.dom import html_to_text
+from aggregator.encoding import charset_from_content_type, declared_charset, guess_encoding
+from aggregator.errors import ParseError
+from aggregator.models import RawPost, SourceOutput
+from aggregator.sources.base import SourceContext
+from aggregator.urls import is_http_url, resolve
+
+FEED_ACCEPT = (
+    "application/atom+xml, application/rss+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
+FEED_TYPES = frozenset(
+    {
+        "application/atom+xml",
+        "application/rss+xml",
+        "application/rdf+xml",
+        "application/xml",
+        "text/xml",
+        "application/x-rss+xml",
+        "application/feed+json",
+    }
+)
+_NOT_FEED_TYPES = ("image/", "audio/", "video/", "application/pdf", "application/zip", "application/octet-stream")
+
+
+@dataclass(slots=True)
+class ParsedFeed:
+    """What one feed document held."""
+
+    title: str | None = None
+    link: str | None = None
+    posts: list[RawPost] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def looks_like_feed(content: bytes, content_type: str = "") -> bool:
+    """A cheap sniff: an XML document whose root is rss, feed or RDF."""
+    if content_type.startswith(_NOT_FEED_TYPES):
+        return False
+    head = content[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith(b"<?xml"):
+        head = head[head.find(b"?>") + 2 :].lstrip()
+    while head.startswith((b"<!--", b"<?xml-stylesheet", b"<!doctype rss")):
+        head = head[head.find(b">") + 1 :].lstrip()
+    return head.startswith((b"<rss", b"<feed", b"<rdf:rdf", b"<rdf"))
+
+
+def parse_feed(content: bytes, headers: dict[str, str], url: str) -> ParsedFeed:
+    """Parse feed bytes into raw posts. Pure and picklable, so it runs in the worker pool."""
+    content_type = headers.get("content-type", "")
+    mime = content_type.split(";")[0].strip().lower()
+    if mime.startswith(_NOT_FEED_TYPES):
+        raise ParseError(f"not a feed: the server sent {mime}")
+    if not content.strip():
+        raise ParseError("not a feed: the response is empty")
+    headers = _with_detected_charset(content, headers)
+    parsed = feedparser.parse(content, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
+    version = parsed.get("version") or ""
+    entries = parsed.get("entries") or []
+    if not version and not entries:
+        cause = _bozo_text(parsed) if parsed.get("bozo") else "no RSS or Atom root element"
+        raise ParseError(f"not a feed ({cause})")
+    result = ParsedFeed(title=_plain(parsed.feed.get("title")), link=parsed.feed.get("link"))
+    if parsed.get("bozo") and entries:
+        result.warnings.append(f"feed is malformed, kept the {len(entries)} entries read: {_bozo_text(parsed)}")
+    elif parsed.get("bozo") and not entries and version:
+        raise ParseError(f"malformed feed with no readable entry: {_bozo_text(parsed)}")
+    base = parsed.feed.get("link") if is_http_url(parsed.feed.get("link") or "") else url
+    feed_author = _author(parsed.feed)
+    for index, entry in enumerate(entries, start=1):
+        post = _entry_to_post(entry, url, base, feed_author, result.warnings, index)
+        if post is not None:
+            result.posts.append(post)
+    return result
+
+
+def _with_detected_charset(content: bytes, headers: dict[str, str]) -> dict[str, str]:
+    """feedparser falls back to windows-1252 for undeclared GBK/Big5: tell it the detected charset."""
+    if charset_from_content_type(headers.get("content-type")) or declared_charset(content):
+        return headers
+    try:
+        content.decode("utf-8")
+        return headers
+    except UnicodeDecodeError:
+        pass
+    codec = guess_encoding(content)
+    if not codec:
+        return headers
+    mime = (headers.get("content-type") or "application/xml").split(";")[0].strip() or "application/xml"
+    return {**headers, "content-type": f"{mime}; charset={codec}"}
+
+
+def _bozo_text(parsed: Any) -> str:
+    error = parsed.get("bozo_exception")
+    text = str(error) if error is not None else "unknown error"
+    return (text.splitlines() or ["unknown error"])[0][:200]
+
+
+def _plain(value: str | None) -> str | None:
+    """Titles may carry markup or entities: keep only their text."""
+    if value is None:
+        return None
+    text = html_to_text(value) if ("<" in value or "&" in value) else " ".join(value.split())
+    return text or None
+
+
+def _author(data: Any) -> str | None:
+    name = data.get("author") or (data.get("author_detail") or {}).get("name")
+    if not name and data.get("authors"):
+        name = ", ".join(a.get("name", "") for a in data["authors"] if a.get("name"))
+    return _plain(name) if name else None
+
+
+def _entry_date(entry: Any, key: str) -> datetime | None:
+    parsed = parse_date(entry.get(key))
+    if parsed is None and entry.get(f"{key}_parsed"):
+        parsed = datetime.fromtimestamp(calendar.timegm(entry[f"{key}_parsed"]), UTC)
+    return parsed
+
+
+def _entry_to_post(
+    entry: Any, feed_url: str, base: str, feed_author: str | None, warnings: list[str], index: int
+) -> RawPost | None:
+    title = _plain(entry.get("title"))
+    link = _entry_link(entry, base)
+    guid = entry.get("id") or None
+    if link is None and guid and is_http_url(resolve(base, guid)):
+        link = resolve(base, guid)
+    if link is None:
+        warnings.append(f"entry #{index} ({title or guid or 'untitled'!r}) has no link: skipped")
+        return None
+    content, summary = _entry_bodies(entry)
+    if not title:
+        text = html_to_text(content or summary or "")
+        title = text[:80].split("\n")[0] if text else link
+        warnings.append(f"entry #{index} ({link}) has no title: used {title!r}")
+    published = _entry_date(entry, "published") or _entry_date(entry, "created")
+    updated = _entry_date(entry, "updated")
+    tags = tuple(
+        dict.fromkeys(t.get("term") or t.get("label") for t in entry.get("tags", []) if t.get("term") or t.get("label"))
+    )
+    return RawPost(
+        url=link,
+        title=title,
+        guid=guid,
+        author=_author(entry) or feed_author,
+        published=published or updated,
+        updated=updated,
+        content_html=content,
+        summary_html=summary,
+        tags=tags,
+        base_url=resolve(base, entry.get("link") or "") if entry.get("link") else base,
+    )
+
+
+def _entry_link(entry: Any, base: str) -> str | None:
+    candidates = [entry.get("link")] + [
+        link.get("href") for link in entry.get("links", []) if link.get("rel", "alternate") == "alternate"
+    ]
+    for href in candidates:
+        if href and is_http_url(resolve(base, href)):
+            return resolve(base, href)
+    return None
+
+
+def _entry_bodies(entry: Any) -> tuple[str | None, str | None]:
+    """(full content, summary): content:encoded / atom content, then description / summary."""
+    contents = [c.get("value") for c in entry.get("content", []) if c.get("value")]
+    content = max(contents, key=len) if contents else None
+    summary = entry.get("summary") or None
+    if content is not None and summary is not None and content.strip() == summary.strip():
+        summary = None
+    return content, summary
+
+
+async def fetch(ctx: SourceContext) -> SourceOutput:
+    """Fetch the configured feed URL (conditional GET) and return its entries."""
+    response = await ctx.get(ctx.source.url, conditional=True, accept=FEED_ACCEPT)
+    return await posts_from_response(ctx, response)
+
+
+async def posts_from_response(ctx: SourceContext, response: Any) -> SourceOutput:
+    """Turn a fetched feed response into the source's output (shared with kind detection)."""
+    output = SourceOutput(detected_kind="feed")
+    if response.unchanged:
+        output.not_modified = True
+        return output
+    parsed = await ctx.run_cpu(parse_feed, response.content, dict(response.headers), response.url)
+    output.posts.extend(parsed.posts)
+    output.warnings.extend(parsed.warnings)
+    return output

@@ -1,0 +1,511 @@
+"""The SQLite store. The only module that imports sqlite-utils.
+
+Tables: `sources` (one row per configured source, with its last outcome), `posts` (one row per
+page: unique on the folded canonical URL, and one row per normalised title within a source),
+`fetch_log` (one row per source per run), `http_cache` (validators for conditional GET).
+Schema changes are numbered migrations tracked in `PRAGMA user_version`. WAL mode; each
+source's results are written in one transaction, so a crash never leaves half a source.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import sqlite_utils
+
+from aggregator.dates import from_iso, to_iso
+from aggregator.http_client import Validator
+from aggregator.models import KnownPost, Post
+from aggregator.urls import url_key
+
+Change = Literal["new", "updated", "unchanged"]
+
+
+def _migration_1(db: sqlite_utils.Database) -> None:
+    db.table("sources").create(
+        {
+            "name": str,
+            "url": str,
+            "kind": str,
+            "detected_kind": str,
+            "last_fetch": str,
+            "last_status": str,
+            "last_error": str,
+            "last_success": str,
+            "error_streak": int,
+            "next_try": str,
+        },
+        pk="name",
+    )
+    db.table("posts").create(
+        {
+            "id": int,
+            "url_key": str,
+            "canonical_url": str,
+            "url": str,
+            "source": str,
+            "guid": str,
+            "title": str,
+            "title_key": str,
+            "author": str,
+            "published": str,
+            "updated": str,
+            "summary": str,
+            "content_html": str,
+            "content_text": str,
+            "tags": str,
+            "lang": str,
+            "content_hash": str,
+            "complete": int,
+            "first_seen": str,
+            "last_seen": str,
+            "changed_at": str,
+            "status": str,
+        },
+        pk="id",
+        not_null={"url_key", "canonical_url", "url", "source", "title", "title_key", "first_seen", "last_seen"},
+    )
+    db.table("posts").create_index(["url_key"], unique=True)
+    db.table("posts").create_index(["source", "title_key"])
+    db.table("posts").create_index(["source", "guid"])
+    db.table("posts").create_index(["published"])
+    db.table("posts").create_index(["first_seen"])
+    db.table("fetch_log").create(
+        {
+            "id": int,
+            "source": str,
+            "started": str,
+            "finished": str,
+            "status": str,
+            "new": int,
+            "updated": int,
+            "unchanged": int,
+            "requests": int,
+            "error": str,
+        },
+        pk="id",
+    )
+    db.table("fetch_log").create_index(["source", "started"])
+    db.table("http_cache").create(
+        {"url": str, "source": str, "etag": str, "last_modified": str, "body_hash": str}, pk="url"
+    )
+
+
+MIGRATIONS: Sequence[Callable[[sqlite_utils.Database], None]] = (_migration_1,)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPost:
+    """A post as read back from the store, for exports and the digest."""
+
+    id: int
+    canonical_url: str
+    url: str
+    source: str
+    title: str
+    author: str | None
+    published: datetime | None
+    updated: datetime | None
+    summary: str
+    content_html: str
+    content_text: str
+    tags: tuple[str, ...]
+    lang: str | None
+    first_seen: datetime
+    changed_at: datetime | None
+    status: str
+
+    @property
+    def date(self) -> datetime:
+        """The date a reader sorts by: published, else when agg first saw it."""
+        return self.published or self.first_seen
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRow:
+    name: str
+    url: str
+    kind: str
+    detected_kind: str | None
+    last_fetch: datetime | None
+    last_status: str | None
+    last_error: str | None
+    error_streak: int
+    next_try: datetime | None
+    posts: int
+
+
+@dataclass(frozen=True, slots=True)
+class FetchRecord:
+    """One source's outcome in one run, as written to the fetch log."""
+
+    source: str
+    started: datetime
+    finished: datetime
+    status: str
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    requests: int = 0
+    error: str | None = None
+
+
+class Store:
+    """One SQLite database; open with `Store.open(path)` (creates and migrates it)."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+
+    @classmethod
+    def open(cls, path: Path | str) -> Store:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+        db = sqlite_utils.Database(conn)
+        if str(path) != ":memory:":
+            db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a crash loses at most the last commit
+        db.execute("PRAGMA busy_timeout=30000")
+        store = cls(db)
+        store.migrate()
+        return store
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    @property
+    def version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    def migrate(self) -> None:
+        """Apply every migration newer than the database, each in its own transaction."""
+        for number, migration in enumerate(MIGRATIONS, start=1):
+            if self.version >= number:
+                continue
+            with self._transaction():
+                migration(self.db)
+                self.db.execute(f"PRAGMA user_version = {number}")
+
+    def _transaction(self) -> Any:
+        return _Transaction(self.db.conn)
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def save_source(
+        self,
+        source: str,
+        url: str,
+        kind: str,
+        posts: Sequence[Post],
+        seen_urls: Sequence[str],
+        validators: dict[str, Validator],
+        record: FetchRecord,
+        detected_kind: str | None = None,
+    ) -> FetchRecord:
+        """Store one source's whole run in one transaction; return the record with its counts."""
+        now = record.finished
+        counts = {"new": 0, "updated": 0, "unchanged": 0}
+        with self._transaction():
+            self._upsert_source_row(source, url, kind, detected_kind)
+            for post in unique_posts(posts):
+                counts[self._upsert_post(post, now)] += 1
+            self._touch(seen_urls, now)
+            for cached_url, validator in validators.items():
+                self.db.table("http_cache").upsert(
+                    {
+                        "url": cached_url,
+                        "source": source,
+                        "etag": validator.etag,
+                        "last_modified": validator.last_modified,
+                        "body_hash": validator.body_hash,
+                    },
+                    pk="url",
+                )
+            counts["unchanged"] += len(seen_urls)
+            final = replace(record, new=counts["new"], updated=counts["updated"], unchanged=counts["unchanged"])
+            self._log(final)
+        return final
+
+    def record_failure(self, source: str, url: str, kind: str, record: FetchRecord, retry_at: datetime | None) -> None:
+        """Log a failed run of a source; its stored posts stay as they are."""
+        with self._transaction():
+            self._upsert_source_row(source, url, kind, None)
+            streak = self._streak(source) + 1
+            self.db.table("sources").update(
+                source,
+                {
+                    "last_fetch": to_iso(record.finished),
+                    "last_status": "error",
+                    "last_error": record.error,
+                    "error_streak": streak,
+                    "next_try": to_iso(retry_at),
+                },
+            )
+            self._log(record)
+
+    def _upsert_source_row(self, name: str, url: str, kind: str, detected_kind: str | None) -> None:
+        row: dict[str, Any] = {"name": name, "url": url, "kind": kind}
+        if detected_kind:
+            row["detected_kind"] = detected_kind
+        self.db.table("sources").upsert(row, pk="name")
+
+    def _streak(self, source: str) -> int:
+        row = self.db.execute("SELECT error_streak FROM sources WHERE name = ?", [source]).fetchone()
+        return int(row[0] or 0) if row else 0
+
+    def _log(self, record: FetchRecord) -> None:
+        self.db.table("fetch_log").insert(_record_dict(record))
+        if record.status != "error":
+            self.db.table("sources").update(
+                record.source,
+                {
+                    "last_fetch": to_iso(record.finished),
+                    "last_status": record.status,
+                    "last_error": None,
+                    "last_success": to_iso(record.finished),
+                    "error_streak": 0,
+                    "next_try": None,
+                },
+            )
+
+    def _find_existing(self, post: Post) -> dict[str, Any] | None:
+        key = url_key(post.canonical_url)
+        for sql, params in (
+            ("SELECT * FROM posts WHERE url_key = ?", [key]),
+            ("SELECT * FROM posts WHERE url_key = ?", [url_key(post.url)]),
+            ("SELECT * FROM posts WHERE source = ? AND title_key = ? LIMIT 1", [post.source, post.title_key]),
+        ):
+            cursor = self.db.execute(sql, params)
+            row = cursor.fetchone()
+            if row is not None:
+                return dict(zip([d[0] for d in cursor.description], row, strict=True))
+        return None
+
+    def _upsert_post(self, post: Post, now: datetime) -> Change:
+        existing = self._find_existing(post)
+        values = _post_values(post)
+        if existing is None:
+            self.db.table("posts").insert(
+                {**values, "first_seen": to_iso(now), "last_seen": to_iso(now), "changed_at": None, "status": "new"}
+            )
+            return "new"
+        if existing["content_hash"] == post.content_hash and existing["url_key"] == values["url_key"]:
+            # the source's own last-change time is kept even when the text did not change
+            self.db.table("posts").update(
+                existing["id"], {"last_seen": to_iso(now), "updated": values["updated"] or existing["updated"]}
+            )
+            return "unchanged"
+        if existing["source"] != post.source and len(post.content_text) <= len(existing["content_text"] or ""):
+            # another source's copy of a page we already have in full: keep the richer one
+            self.db.table("posts").update(existing["id"], {"last_seen": to_iso(now)})
+            return "unchanged"
+        if values["url_key"] != existing["url_key"] and self._url_key_taken(values["url_key"], existing["id"]):
+            values.pop("url_key")  # the new address already belongs to another row: keep this row's
+        keep_source = {"source": existing["source"]}
+        self.db.table("posts").update(
+            existing["id"],
+            {**values, **keep_source, "last_seen": to_iso(now), "changed_at": to_iso(now), "status": "updated"},
+        )
+        return "updated"
+
+    def _url_key_taken(self, key: str, own_id: int) -> bool:
+        row = self.db.execute("SELECT id FROM posts WHERE url_key = ? AND id != ?", [key, own_id]).fetchone()
+        return row is not None
+
+    def _touch(self, urls: Sequence[str], now: datetime) -> None:
+        stamp = to_iso(now)
+        for url in urls:
+            try:
+                key = url_key(url)
+            except ValueError:
+                continue
+            self.db.execute("UPDATE posts SET last_seen = ? WHERE url_key = ?", [stamp, key])
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def known_posts(self, source: str) -> dict[str, KnownPost]:
+        """What is stored for a source, by url_key (of both the canonical URL and the URL as found)."""
+        known: dict[str, KnownPost] = {}
+        rows = self.db.execute(
+            "SELECT url, canonical_url, url_key, updated, content_hash, complete, length(content_text) "
+            "FROM posts WHERE source = ?",
+            [source],
+        )
+        for url, canonical, key, updated, digest, complete, text_length in rows:
+            post = KnownPost(url, canonical, from_iso(updated), digest, bool(complete) and bool(text_length))
+            known[key] = post
+            with contextlib.suppress(ValueError):  # a stored URL that no longer parses keeps only its key
+                known.setdefault(url_key(url), post)
+        return known
+
+    def validators(self, source: str) -> dict[str, Validator]:
+        rows = self.db.execute("SELECT url, etag, last_modified, body_hash FROM http_cache WHERE source = ?", [source])
+        return {url: Validator(etag, modified, digest) for url, etag, modified, digest in rows}
+
+    def sources(self) -> list[SourceRow]:
+        rows = self.db.execute(
+            "SELECT s.name, s.url, s.kind, s.detected_kind, s.last_fetch, s.last_status, s.last_error, "
+            "coalesce(s.error_streak, 0), s.next_try, (SELECT count(*) FROM posts p WHERE p.source = s.name) "
+            "FROM sources s ORDER BY s.name"
+        )
+        return [
+            SourceRow(n, u, k, d, from_iso(lf), ls, le, int(es), from_iso(nt), int(c))
+            for n, u, k, d, lf, ls, le, es, nt, c in rows
+        ]
+
+    def source_row(self, name: str) -> SourceRow | None:
+        return next((row for row in self.sources() if row.name == name), None)
+
+    def posts(
+        self,
+        *,
+        since: datetime | None = None,
+        limit: int | None = None,
+        sources: Sequence[str] = (),
+        tags: Sequence[str] = (),
+        lang: str | None = None,
+    ) -> Iterator[StoredPost]:
+        """Posts newest first (by published date, else first seen), filtered; `limit` None or 0 = all."""
+        where, params = ["1 = 1"], []
+        if since is not None:
+            where.append("(coalesce(published, first_seen) >= ? OR changed_at >= ? OR updated >= ?)")
+            params += [to_iso(since)] * 3
+        if sources:
+            where.append(f"source IN ({', '.join('?' * len(sources))})")
+            params += list(sources)
+        if lang:
+            where.append("lang = ?")
+            params.append(lang)
+        for tag in tags:
+            where.append("EXISTS (SELECT 1 FROM json_each(posts.tags) WHERE lower(json_each.value) = lower(?))")
+            params.append(tag)
+        sql = (
+            "SELECT id, canonical_url, url, source, title, author, published, updated, summary, content_html, "
+            "content_text, tags, lang, first_seen, changed_at, status FROM posts WHERE "
+            + " AND ".join(where)
+            + " ORDER BY coalesce(published, first_seen) DESC, id DESC"
+        )
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        for row in self.db.execute(sql, params):
+            yield _stored_post(row)
+
+    def count_posts(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM posts").fetchone()[0])
+
+    def failures_since(self, since: datetime) -> list[tuple[str, str]]:
+        """(source, last error) for sources whose latest run in the window failed."""
+        rows = self.db.execute(
+            "SELECT source, error FROM fetch_log f WHERE started >= ? AND status = 'error' AND id = "
+            "(SELECT max(id) FROM fetch_log g WHERE g.source = f.source) ORDER BY source",
+            [to_iso(since)],
+        )
+        return [(source, error or "") for source, error in rows]
+
+
+def unique_posts(posts: Sequence[Post]) -> list[Post]:
+    """One post per address and per title within a batch: the first wins (a feed listing a post twice)."""
+    seen: set[str] = set()
+    unique: list[Post] = []
+    for post in posts:
+        keys = {"u" + url_key(post.canonical_url), "u" + url_key(post.url), "t" + post.title_key}
+        if keys & seen:
+            continue
+        seen |= keys
+        unique.append(post)
+    return unique
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception (the connection is in autocommit mode)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        self.conn.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+
+
+def _record_dict(record: FetchRecord) -> dict[str, Any]:
+    return {
+        "source": record.source,
+        "started": to_iso(record.started),
+        "finished": to_iso(record.finished),
+        "status": record.status,
+        "new": record.new,
+        "updated": record.updated,
+        "unchanged": record.unchanged,
+        "requests": record.requests,
+        "error": record.error,
+    }
+
+
+def _post_values(post: Post) -> dict[str, Any]:
+    return {
+        "url_key": url_key(post.canonical_url),
+        "canonical_url": post.canonical_url,
+        "url": post.url,
+        "source": post.source,
+        "guid": post.guid,
+        "title": post.title,
+        "title_key": post.title_key,
+        "author": post.author,
+        "published": to_iso(post.published),
+        "updated": to_iso(post.updated),
+        "summary": post.summary,
+        "content_html": post.content_html,
+        "content_text": post.content_text,
+        "tags": json.dumps(list(post.tags), ensure_ascii=False),
+        "lang": post.lang,
+        "content_hash": post.content_hash,
+        "complete": int(post.complete),
+    }
+
+
+def _stored_post(row: Sequence[Any]) -> StoredPost:
+    (
+        id_,
+        canonical,
+        url,
+        source,
+        title,
+        author,
+        published,
+        updated,
+        summary,
+        content,
+        text,
+        tags,
+        lang,
+        first_seen,
+        changed_at,
+        status,
+    ) = row
+    return StoredPost(
+        id=id_,
+        canonical_url=canonical,
+        url=url,
+        source=source,
+        title=title,
+        author=author,
+        published=from_iso(published),
+        updated=from_iso(updated),
+        summary=summary or "",
+        content_html=content or "",
+        content_text=text or "",
+        tags=tuple(json.loads(tags or "[]")),
+        lang=lang,
+        first_seen=from_iso(first_seen) or datetime.min,
+        changed_at=from_iso(changed_at),
+        status=status or "new",
+    )

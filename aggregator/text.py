@@ -1,0 +1,74 @@
+"""Plain-text helpers: title keys for dedup, excerpts that never cut a word or a formula, hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+EXCERPT_CHARS = 240  # Latin text; CJK text, about twice as dense, gets half
+_CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\u3040-\u30ff]")
+_ELLIPSIS = "…"
+# one token: a formula (kept whole), a run of Latin letters/digits (a word), one CJK character, or one other character
+_TOKEN = re.compile(
+    r"\$\$.+?\$\$|\$[^$\n]+?\$|\\\(.+?\\\)|\\\[.+?\\\]"
+    r"|[^\W\u2e80-\u9fff\uac00-\ud7af\u3040-\u30ff\uff00-\uffef]+"
+    r"|.",
+    re.DOTALL,
+)
+_TRAILING_JUNK = re.compile(r"[\s,.;:，。；：、!?！？…\-–—(（\[【「『\"']+$")
+_READ_MORE = re.compile(
+    r"(\s*(read more|continue reading|阅读全文|閱讀全文|阅读更多|더 보기|続きを読む|more)\s*[»›>→]*\s*)$", re.IGNORECASE
+)
+
+
+def title_key(title: str) -> str:
+    """Fold a title for comparison: NFKC, case-folded, punctuation and spacing collapsed to single spaces."""
+    folded = unicodedata.normalize("NFKC", title).casefold()
+    kept = "".join(ch if unicodedata.category(ch)[0] in "LNM" else " " for ch in folded)
+    return " ".join(kept.split())
+
+
+def make_excerpt(text: str, limit: int | None = None) -> str:
+    """The start of `text`, at most about `limit` characters, cut between words and never inside a formula.
+
+    The default limit counts characters: EXCERPT_CHARS for Latin text, half of it for CJK text.
+    """
+    text = " ".join(text.split())
+    if limit is None:
+        sample = text[:400]
+        limit = EXCERPT_CHARS // 2 if len(_CJK.findall(sample)) > 0.3 * max(1, len(sample)) else EXCERPT_CHARS
+    if len(text) <= limit:
+        return text
+    out: list[str] = []
+    size = 0
+    for match in _TOKEN.finditer(text):
+        token = match.group(0)
+        if size + len(token) > limit and size > 0:
+            break
+        out.append(token)
+        size += len(token)
+        if size >= limit:
+            break
+    cut = _TRAILING_JUNK.sub("", "".join(out))
+    return cut + _ELLIPSIS
+
+
+def strip_read_more(text: str) -> str:
+    """Drop a trailing "Read more »" and the like from a list-page excerpt."""
+    return _READ_MORE.sub("", text).rstrip()
+
+
+def looks_truncated(text: str) -> bool:
+    """True for a site's own cut excerpt: it ends with an ellipsis or a read-more link text."""
+    stripped = text.rstrip()
+    return stripped.endswith(("...", "…", "&hellip;", "[…]", "[...]")) or bool(_READ_MORE.search(stripped))
+
+
+def content_hash(*parts: str | None) -> str:
+    """A short stable hash of the parts that make a post's visible content."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        digest.update((part or "").encode("utf-8"))
+        digest.update(b"\x00")
+    return digest.hexdigest()
