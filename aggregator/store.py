@@ -210,7 +210,7 @@ class Store:
         detected_kind: str | None = None,
     ) -> FetchRecord:
         """Store one source's whole run in one transaction; return the record with its counts."""
-        now = record.finished
+        now = record.started  # every row written by one run carries the run's time
         counts = {"new": 0, "updated": 0, "unchanged": 0}
         with self._transaction():
             self._upsert_source_row(source, url, kind, detected_kind)

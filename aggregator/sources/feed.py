@@ -68,7 +68,7 @@ def parse_feed(content: bytes, headers: dict[str, str], url: str) -> ParsedFeed:
         raise ParseError(f"not a feed: the server sent {mime}")
     if not content.strip():
         raise ParseError("not a feed: the response is empty")
-    headers = _with_detected_charset(content, headers)
+    headers = {**_with_detected_charset(content, headers), "content-location": url}  # the base for relative links
     parsed = feedparser.parse(content, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
     version = parsed.get("version") or ""
     entries = parsed.get("entries") or []
