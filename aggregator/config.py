@@ -26,9 +26,9 @@ class Settings:
 
     database: str = "agg.db"
     user_agent: str = DEFAULT_USER_AGENT
-    timeout: float = 20.0  # seconds for one read, and for connecting
-    deadline: float = 60.0  # seconds for one request in all, however slowly bytes arrive
-    source_deadline: float = 300.0  # seconds for one source in all (pages, retries and parsing)
+    timeout: float = 15.0  # seconds for one read, and for connecting
+    deadline: float = 30.0  # seconds for one request in all, however slowly bytes arrive
+    source_deadline: float = 120.0  # seconds for one source in all (pages, retries and parsing)
     concurrency: int = 16  # requests in flight across all hosts
     per_host: int = 4  # requests in flight to one host
     max_bytes: int = 20_000_000  # largest body accepted, counted after decompression

@@ -47,11 +47,11 @@ def parse_date(value: object, *, default_tz: tzinfo = UTC) -> datetime | None:
     """
     try:
         result = _parse(value, default_tz)
+        if result is None or result.year < _EARLIEST_YEAR:
+            return None
+        return result.astimezone(UTC)  # an offset of 24 h or more fails here, not later
     except (ValueError, OverflowError, TypeError, ArithmeticError):
         return None
-    if result is None or result.year < _EARLIEST_YEAR:
-        return None
-    return result.astimezone(UTC)
 
 
 def _parse(value: object, default_tz: tzinfo) -> datetime | None:

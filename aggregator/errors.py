@@ -32,9 +32,18 @@ class SourceError(AggError):
 class FetchError(SourceError):
     """An HTTP request failed; `url` is the address that failed."""
 
-    def __init__(self, url: str, cause: str, *, retry_after: float | None = None, retryable: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        cause: str,
+        *,
+        retry_after: float | None = None,
+        retryable: bool = False,
+        status: int | None = None,
+    ) -> None:
         self.url = url
         self.cause = cause
+        self.status = status  # the HTTP status when the server answered with an error
         self.retry_after = retry_after
         self.retryable = retryable  # a timeout, a dropped connection, 5xx or 429: worth another try
         super().__init__(f"{cause}: {url}")

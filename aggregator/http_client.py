@@ -164,7 +164,8 @@ class HttpClient:
                 async with asyncio.timeout(self.settings.deadline):
                     return await self._stream(url, headers, limit)
             except TimeoutError:
-                raise _retryable(FetchError(url, f"timed out after {self.settings.deadline:g} s")) from None
+                # bytes kept coming but too slowly: trying again would only take as long again
+                raise FetchError(url, f"timed out: no complete answer within {self.settings.deadline:g} s") from None
             except httpx.TimeoutException as e:
                 raise _retryable(FetchError(url, f"timed out ({type(e).__name__})")) from None
             except httpx.TransportError as e:
@@ -210,7 +211,7 @@ def _status_error(url: str, status: int, headers: Mapping[str, str]) -> FetchErr
     cause = f"HTTP {status} {phrase}"
     if status == 429:
         cause = f"rate limited (HTTP 429{f', retry after {retry_after:g} s' if retry_after is not None else ''})"
-    error = FetchError(url, cause, retry_after=retry_after)
+    error = FetchError(url, cause, retry_after=retry_after, status=status)
     if status in _RETRY_STATUSES:
         _retryable(error)
     return error

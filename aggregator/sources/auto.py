@@ -39,7 +39,7 @@ async def fetch(ctx: SourceContext) -> SourceOutput:
             output = await hackmd(ctx)
             output.detected_kind = "hackmd"
             return output
-        except FetchError:
+        except (FetchError, ParseError):
             if is_hackmd_url(url):
                 raise  # on hackmd.io itself there is nothing else to try
     response = await ctx.get(url, accept=PAGE_ACCEPT)

@@ -72,6 +72,8 @@ def parse_feed(content: bytes, headers: dict[str, str], url: str) -> ParsedFeed:
     parsed = feedparser.parse(content, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
     version = parsed.get("version") or ""
     entries = parsed.get("entries") or []
+    if not version and not entries and _looks_like_html(content):
+        raise ParseError("not a feed: the server sent an HTML page")
     if not version and not entries:
         cause = _bozo_text(parsed) if parsed.get("bozo") else "no RSS or Atom root element"
         raise ParseError(f"not a feed ({cause})")
@@ -87,6 +89,11 @@ def parse_feed(content: bytes, headers: dict[str, str], url: str) -> ParsedFeed:
         if post is not None:
             result.posts.append(post)
     return result
+
+
+def _looks_like_html(content: bytes) -> bool:
+    head = content[:1024].lower()
+    return b"<html" in head or b"<!doctype html" in head or b"<body" in head
 
 
 def _with_detected_charset(content: bytes, headers: dict[str, str]) -> dict[str, str]:
