@@ -21,11 +21,13 @@ from aggregator.config import Config, SourceConfig
 from aggregator.errors import ConfigError, SourceError
 from aggregator.http_client import HttpClient
 from aggregator.normalize import normalize_posts
+from aggregator.robots import RobotsCache
 from aggregator.sources import fetcher_for
 from aggregator.sources.base import SourceContext
 from aggregator.store import FetchRecord, Store
 
 Status = Literal["new", "updated", "unchanged", "error", "skipped"]
+_PUBLISHED_FOR_PROGRAMS = frozenset({"feed", "hackmd"})  # kinds that read endpoints made for programs
 _FIRST_BACKOFF = timedelta(minutes=30)
 _MAX_BACKOFF = timedelta(days=1)
 
@@ -104,13 +106,14 @@ async def run_fetch(
         async with limit:
             if on_start is not None:
                 on_start(source)
-            report = await fetch_one(source, config, store, http, pool, now, force)
+            report = await fetch_one(source, config, store, http, pool, now, force, robots)
             if on_done is not None:
                 on_done(report)
             return report
 
     try:
         async with HttpClient(settings) as http:
+            robots = RobotsCache(http, settings.user_agent)
             return list(await asyncio.gather(*(one(s) for s in sources)))
     finally:
         if pool is not None:
@@ -125,6 +128,7 @@ async def fetch_one(
     pool: Executor | None,
     now: datetime,
     force: bool,
+    robots: RobotsCache | None = None,
 ) -> SourceReport:
     """Fetch, normalise and store one source; every failure becomes an error report, never an exception."""
     loop = asyncio.get_running_loop()
@@ -150,6 +154,7 @@ async def fetch_one(
         known=store.known_posts(source.name),
         validators=store.validators(source.name),
         executor=pool,
+        robots=robots if source.robots and source.kind not in _PUBLISHED_FOR_PROGRAMS else None,
     )
     try:
         async with asyncio.timeout(config.settings.source_deadline):

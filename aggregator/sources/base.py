@@ -19,6 +19,7 @@ from aggregator.config import Settings, SourceConfig
 from aggregator.errors import FetchError
 from aggregator.http_client import HttpClient, Response, Validator
 from aggregator.models import KnownPost, SourceOutput
+from aggregator.robots import RobotsCache
 from aggregator.urls import url_key
 
 T = TypeVar("T")
@@ -42,6 +43,7 @@ class SourceContext:
     validators: dict[str, Validator] = field(default_factory=dict)  # by URL, from the last run
     new_validators: dict[str, Validator] = field(default_factory=dict)  # by URL, to store with the posts
     executor: Executor | None = None
+    robots: RobotsCache | None = None  # None: this source does not check robots.txt
     warnings: list[str] = field(default_factory=list)
     requests: int = 0
 
@@ -56,6 +58,8 @@ class SourceContext:
         """
         if self.requests >= self.page_budget:
             raise BudgetExceeded(url, f"page budget of {self.page_budget} requests for this run is spent")
+        if self.robots is not None and url != self.source.url and not await self.robots.allowed(url):
+            raise FetchError(url, "disallowed by robots.txt (set robots = false for this source to override)")
         self.requests += 1
         validator = self.validators.get(url) if conditional else None
         response = await self.http.get(url, validator=validator, accept=accept)
