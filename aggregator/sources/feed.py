@@ -134,9 +134,12 @@ def _author(data: Any) -> str | None:
 
 
 def _entry_date(entry: Any, key: str) -> datetime | None:
-    parsed = parse_date(entry.get(key))
-    if parsed is None and entry.get(f"{key}_parsed"):
-        parsed = datetime.fromtimestamp(calendar.timegm(entry[f"{key}_parsed"]), UTC)
+    # plain dict access: FeedParserDict would answer "updated" with the published date (and warn)
+    parsed = parse_date(dict.get(entry, key))
+    struct = dict.get(entry, f"{key}_parsed")
+    if parsed is None and struct:
+        # feedparser's own reading, through parse_date so Hugo's 0001-01-01 stays "no date"
+        parsed = parse_date(datetime.fromtimestamp(calendar.timegm(struct), UTC))
     return parsed
 
 

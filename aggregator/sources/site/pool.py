@@ -1,0 +1,185 @@
+"""The post candidates of one site, merged from every channel, keyed by URL identity.
+
+A candidate is vouched for when a feed or a list page presents it as a post; sitemap and search
+index URLs only become candidates when they look like the vouched ones (or when there is nothing to
+compare with, and then their page decides).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from aggregator.dom import html_to_text
+from aggregator.models import KnownPost, RawPost
+from aggregator.sources.site.filters import UrlShapes, is_non_post_url, section_roots
+from aggregator.sources.site.indexes import IndexEntry
+from aggregator.sources.site.listing import ListItem
+from aggregator.text import looks_truncated
+from aggregator.urls import url_key
+
+_MIN_BODY_CHARS = 200
+_DATE_ONLY_SLACK = timedelta(days=1)
+_EARLIEST_YEAR = 1971  # Hugo's undated pages say 0001-01-01
+
+
+@dataclass(slots=True)
+class Candidate:
+    """Everything known about one URL before (and instead of) fetching its page."""
+
+    url: str
+    title: str | None = None  # the feed's title: the site's own words, preferred over the page's
+    other_title: str | None = None  # from a list page or search index: used when the page has none
+    published: datetime | None = None
+    updated: datetime | None = None
+    lastmod: datetime | None = None
+    author: str | None = None
+    tags: tuple[str, ...] = ()
+    guid: str | None = None
+    content_html: str | None = None  # full body from a feed or search index
+    summary_html: str | None = None
+    excerpt_full_html: str | None = None  # a list page that printed the whole post
+    feed_body_html: str | None = None  # an RSS description that may be the whole post: see calibrate
+    vouched: bool = False
+    conflicting: bool = False  # listed twice with different dates: the page decides
+
+
+def feed_content_is_full(post: RawPost) -> bool:
+    """Atom <content> or content:encoded clearly longer than the entry's summary (and not cut short)."""
+    body = post.content_html or ""
+    if not body:
+        return False
+    text = html_to_text(body)
+    return bool(text) and not looks_truncated(text) and len(text) >= 1.5 * len(html_to_text(post.summary_html or ""))
+
+
+def description_may_be_full(post: RawPost) -> bool:
+    """An RSS description that could be the whole post (Notepadium, Stack) or only Hugo's summary."""
+    if post.content_html or not post.summary_html:
+        return False
+    text = html_to_text(post.summary_html)
+    return len(text) >= _MIN_BODY_CHARS and not looks_truncated(text)
+
+
+def is_newer(stamp: datetime | None, known: datetime | None) -> bool:
+    """Did the page change after what is stored? Date-only sitemap stamps get a day of slack."""
+    if stamp is None:
+        return False
+    if known is None:
+        return True
+    date_only = stamp.hour == stamp.minute == stamp.second == 0
+    return stamp - known > (_DATE_ONLY_SLACK if date_only else timedelta(seconds=1))
+
+
+def is_unchanged(candidate: Candidate, known: KnownPost | None) -> bool:
+    """Stored with content, and no channel says it changed since."""
+    if known is None or not known.has_content:
+        return False
+    return not is_newer(candidate.lastmod, known.updated) and not is_newer(candidate.updated, known.updated)
+
+
+@dataclass(slots=True)
+class CandidatePool:
+    """Candidates by URL identity, in discovery order."""
+
+    home: str
+    by_key: dict[str, Candidate] = field(default_factory=dict)
+    shapes: UrlShapes = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.shapes = UrlShapes(self.home)
+
+    def __len__(self) -> int:
+        return len(self.by_key)
+
+    def candidates(self) -> list[Candidate]:
+        return list(self.by_key.values())
+
+    def _slot(self, url: str) -> Candidate | None:
+        try:
+            key = url_key(url)
+        except ValueError:
+            return None
+        if key not in self.by_key:
+            self.by_key[key] = Candidate(url=url)
+        return self.by_key[key]
+
+    def has(self, url: str) -> bool:
+        try:
+            return url_key(url) in self.by_key
+        except ValueError:
+            return False
+
+    def add_feed_posts(self, posts: Iterable[RawPost]) -> None:
+        """Feed entries are vouched posts; undated ones (Hugo's 0001-01-01 pages) are left to their page."""
+        for post in posts:
+            if not post.url or is_non_post_url(post.url, self.home):
+                continue
+            known = self.has(post.url)
+            slot = self._slot(post.url)
+            if slot is None:
+                continue
+            if known and slot.published and post.published and slot.published != post.published:
+                slot.conflicting = True
+                continue
+            full = feed_content_is_full(post)
+            published = post.published if post.published and post.published.year >= _EARLIEST_YEAR else None
+            slot.title = slot.title or post.title
+            slot.published = slot.published or published
+            slot.updated = slot.updated or post.updated
+            slot.author = slot.author or post.author
+            slot.tags = slot.tags or post.tags
+            slot.guid = slot.guid or post.guid
+            slot.content_html = slot.content_html or ((post.content_html or post.summary_html) if full else None)
+            slot.summary_html = slot.summary_html or (post.summary_html if not full else None)
+            if description_may_be_full(post):
+                slot.feed_body_html = post.summary_html
+            slot.vouched = slot.vouched or published is not None
+            if published is not None:
+                self.shapes.learn([post.url])
+
+    def add_list_items(self, items: Iterable[ListItem]) -> int:
+        """List page items are vouched posts. Returns how many were new to the pool."""
+        new = 0
+        for item in items:
+            new += 0 if self.has(item.url) else 1
+            slot = self._slot(item.url)
+            if slot is None:
+                continue
+            slot.other_title = slot.other_title or item.title
+            slot.published = slot.published or item.published
+            slot.summary_html = slot.summary_html or (None if item.excerpt_is_full else item.excerpt_html)
+            slot.excerpt_full_html = slot.excerpt_full_html or (item.excerpt_html if item.excerpt_is_full else None)
+            slot.vouched = True
+            self.shapes.learn([item.url])
+        return new
+
+    def add_index_entries(self, entries: list[IndexEntry]) -> int:
+        """Sitemap or search index URLs that look like this site's posts. Returns how many were taken."""
+        roots = section_roots(e.url for e in entries) | section_roots(c.url for c in self.by_key.values())
+        taken = 0
+        for entry in entries:
+            if is_non_post_url(entry.url, self.home) or _path_dir(entry.url) in roots:
+                continue
+            if not self.has(entry.url) and not self._looks_like_post(entry.url):
+                continue
+            slot = self._slot(entry.url)
+            if slot is None:
+                continue
+            slot.lastmod = max(filter(None, (slot.lastmod, entry.lastmod)), default=None)
+            slot.other_title = slot.other_title or entry.title
+            slot.published = slot.published or entry.published
+            slot.tags = slot.tags or entry.tags
+            taken += 1
+        return taken
+
+    def _looks_like_post(self, url: str) -> bool:
+        if not self.shapes.confident:
+            return True  # nothing to compare with: the page will tell
+        return self.shapes.matches(url) or self.shapes.plausible(url)
+
+
+def _path_dir(url: str) -> str:
+    return urlsplit(url).path.rstrip("/") + "/"
