@@ -98,7 +98,35 @@ def _migration_1(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: Sequence[Callable[[sqlite_utils.Database], None]] = (_migration_1,)
+def _migration_2(db: sqlite_utils.Database) -> None:
+    # trigram FTS: finds Chinese, Japanese and Korean words, which unicode61 cannot split
+    db.execute(
+        "CREATE VIRTUAL TABLE posts_fts USING fts5(title, content_text, content='posts', content_rowid='id', "
+        "tokenize='trigram')"
+    )
+    db.execute(
+        "CREATE TRIGGER posts_fts_insert AFTER INSERT ON posts BEGIN "
+        "INSERT INTO posts_fts(rowid, title, content_text) VALUES (new.id, new.title, new.content_text); END"
+    )
+    db.execute(
+        "CREATE TRIGGER posts_fts_delete AFTER DELETE ON posts BEGIN "
+        "INSERT INTO posts_fts(posts_fts, rowid, title, content_text) "
+        "VALUES ('delete', old.id, old.title, old.content_text); END"
+    )
+    db.execute(
+        "CREATE TRIGGER posts_fts_update AFTER UPDATE OF title, content_text ON posts BEGIN "
+        "INSERT INTO posts_fts(posts_fts, rowid, title, content_text) "
+        "VALUES ('delete', old.id, old.title, old.content_text); "
+        "INSERT INTO posts_fts(rowid, title, content_text) VALUES (new.id, new.title, new.content_text); END"
+    )
+    db.execute("INSERT INTO posts_fts(posts_fts) VALUES ('rebuild')")
+
+
+MIGRATIONS: Sequence[Callable[[sqlite_utils.Database], None]] = (_migration_1, _migration_2)
+_POST_COLUMNS = (
+    "id, canonical_url, url, source, title, author, published, updated, summary, content_html, "
+    "content_text, tags, lang, first_seen, changed_at, status"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -387,8 +415,7 @@ class Store:
             where.append("EXISTS (SELECT 1 FROM json_each(posts.tags) WHERE lower(json_each.value) = lower(?))")
             params.append(tag)
         sql = (
-            "SELECT id, canonical_url, url, source, title, author, published, updated, summary, content_html, "
-            "content_text, tags, lang, first_seen, changed_at, status FROM posts WHERE "
+            f"SELECT {_POST_COLUMNS} FROM posts WHERE "
             + " AND ".join(where)
             + " ORDER BY coalesce(published, first_seen) DESC, id DESC"
         )
@@ -396,6 +423,35 @@ class Store:
             sql += f" LIMIT {int(limit)}"
         for row in self.db.execute(sql, params):
             yield _stored_post(row)
+
+    def search(self, query: str, *, limit: int = 20) -> list[StoredPost]:
+        """Posts whose title or text holds every term of `query`, best match first.
+
+        Terms of three or more characters use the trigram index; shorter ones (a two-character Chinese
+        word, "RL") fall back to a substring scan, which the trigram index cannot answer.
+        """
+        terms = [t for t in query.split() if t]
+        if not terms:
+            return []
+        long_terms = [t for t in terms if len(t) >= 3]
+        short_terms = [t for t in terms if len(t) < 3]
+        where, params = [], []
+        if long_terms:
+            match = " AND ".join('"' + t.replace('"', '""') + '"' for t in long_terms)
+            where.append("posts.id IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)")
+            params.append(match)
+        for term in short_terms:
+            where.append("(instr(lower(posts.title), lower(?)) > 0 OR instr(lower(posts.content_text), lower(?)) > 0)")
+            params += [term, term]
+        # a title hit ranks above a body hit; then newest first
+        order = "(CASE WHEN instr(lower(posts.title), lower(?)) > 0 THEN 0 ELSE 1 END), "
+        params.append(terms[0])
+        sql = (
+            f"SELECT {', '.join('posts.' + c.strip() for c in _POST_COLUMNS.split(','))} FROM posts WHERE "
+            + " AND ".join(where)
+            + f" ORDER BY {order} coalesce(posts.published, posts.first_seen) DESC LIMIT {int(limit)}"
+        )
+        return [_stored_post(row) for row in self.db.execute(sql, params)]
 
     def count_posts(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM posts").fetchone()[0])

@@ -1,0 +1,87 @@
+"""How a fetch run shows itself: a live progress bar on a terminal, plain lines otherwise.
+
+The only module that imports rich. Under cron (stdout not a terminal) nothing but plain, parseable
+lines is printed: one per source, then a summary.
+"""
+
+from __future__ import annotations
+
+import sys
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+
+
+class FetchProgress:
+    """A context manager with `started(name)` and `finished(line, is_error)` callbacks for a fetch run."""
+
+    def __init__(self, total: int, *, quiet: bool = False, force_plain: bool = False) -> None:
+        self.total = total
+        self.quiet = quiet
+        self.live = not quiet and not force_plain and sys.stdout.isatty() and total > 1
+        self._console = Console(stderr=False, highlight=False)
+        self._errors = Console(stderr=True, highlight=False)
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+        self._running: list[str] = []
+
+    def __enter__(self) -> FetchProgress:
+        if self.live:
+            self._progress = Progress(
+                SpinnerColumn(),
+                TextColumn("[bold]fetching"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("{task.description}", style="dim"),
+                console=self._console,
+                transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task("", total=self.total)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def started(self, name: str) -> None:
+        """A source began: show it among the ones in flight."""
+        self._running.append(name)
+        self._describe()
+
+    def finished(self, name: str, line: str, *, is_error: bool) -> None:
+        """A source ended: print its line (errors to stderr) and advance the bar."""
+        if name in self._running:
+            self._running.remove(name)
+        if is_error:
+            self._print_error(line)
+        elif not self.quiet:
+            self._print(line)
+        if self._progress is not None and self._task is not None:
+            self._progress.advance(self._task)
+        self._describe()
+
+    def detail(self, line: str) -> None:
+        """A warning or detail shown under -v, on stderr."""
+        self._print_error(line, style="dim")
+
+    def _describe(self) -> None:
+        if self._progress is not None and self._task is not None:
+            shown = ", ".join(self._running[:3]) + (f" +{len(self._running) - 3}" if len(self._running) > 3 else "")
+            self._progress.update(self._task, description=shown)
+
+    def _print(self, line: str) -> None:
+        if self.live:
+            self._console.print(line, markup=False, soft_wrap=True)
+        else:
+            print(line, flush=True)
+
+    def _print_error(self, line: str, style: str = "red") -> None:
+        if self.live:
+            self._errors.print(line, markup=False, style=style, soft_wrap=True)
+        else:
+            print(line, file=sys.stderr, flush=True)

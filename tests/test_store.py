@@ -1,0 +1,148 @@
+"""The store: migrations, dedup on URL and title, updates, one transaction per source, CJK search."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from aggregator.models import Post
+from aggregator.store import FetchRecord, Store
+from aggregator.text import content_hash, title_key
+
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+
+def post(url: str, title: str, text: str = "body", source: str = "blog", **extra: object) -> Post:
+    values: dict[str, object] = {
+        "canonical_url": url,
+        "url": url,
+        "source": source,
+        "title": title,
+        "title_key": title_key(title),
+        "guid": None,
+        "author": "Ada",
+        "published": NOW - timedelta(days=1),
+        "updated": None,
+        "content_html": f"<p>{text}</p>",
+        "content_text": text,
+        "summary": text[:50],
+        "tags": ("ml",),
+        "content_hash": content_hash(title, text, "ml"),
+    }
+    values.update(extra)
+    return Post(**values)  # type: ignore[arg-type]
+
+
+def save(store: Store, posts: list[Post], source: str = "blog", when: datetime = NOW) -> FetchRecord:
+    record = FetchRecord(source, when, when, "ok")
+    return store.save_source(source, "https://blog.test/", "feed", posts, [], {}, record)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store.open(tmp_path / "agg.db")
+
+
+def test_migrations_are_versioned_and_idempotent(tmp_path: Path) -> None:
+    first = Store.open(tmp_path / "agg.db")
+    assert first.version == 2
+    assert first.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    first.close()
+    again = Store.open(tmp_path / "agg.db")  # opening an up-to-date database changes nothing
+    assert again.version == 2 and set(again.db.table_names()) >= {"posts", "sources", "fetch_log", "http_cache"}
+
+
+def test_one_row_per_canonical_url_in_any_spelling(store: Store) -> None:
+    record = save(store, [post("https://blog.test/a/", "A"), post("https://blog.test/b/", "B")])
+    assert (record.new, record.updated, record.unchanged) == (2, 0, 0)
+    again = save(store, [post("http://www.blog.test/a", "A")], when=NOW + timedelta(hours=1))
+    assert (again.new, again.updated, again.unchanged) == (0, 0, 1)
+    assert store.count_posts() == 2
+
+
+def test_same_title_in_one_source_is_one_post_but_not_across_sources(store: Store) -> None:
+    save(store, [post("https://blog.test/2024/notes/", "CLIP：Learning Transferable Models")])
+    moved = save(store, [post("https://blog.test/notes.html", "clip learning transferable models", text="new")])
+    assert moved.updated == 1 and store.count_posts() == 1
+    save(
+        store, [post("https://other.test/clip/", "CLIP: Learning Transferable Models", source="other")], source="other"
+    )
+    assert store.count_posts() == 2
+
+
+def test_a_batch_listing_a_post_twice_stores_it_once(store: Store) -> None:
+    record = save(store, [post("https://blog.test/a/", "A"), post("https://blog.test/a/#comments", "A")])
+    assert record.new == 1 and store.count_posts() == 1
+
+
+def test_changed_content_is_marked_updated_with_its_time(store: Store) -> None:
+    save(store, [post("https://blog.test/a/", "A", text="first")])
+    later = NOW + timedelta(days=2)
+    record = save(store, [post("https://blog.test/a/", "A", text="second")], when=later)
+    assert record.updated == 1
+    [stored] = list(store.posts())
+    assert stored.status == "updated" and stored.changed_at == later and stored.content_text == "second"
+    assert stored.first_seen == NOW
+
+
+def test_source_update_time_is_kept_when_text_is_the_same(store: Store) -> None:
+    save(store, [post("https://blog.test/a/", "A")])
+    edited = NOW + timedelta(hours=3)
+    record = save(store, [post("https://blog.test/a/", "A", updated=edited)], when=NOW + timedelta(hours=4))
+    assert record.unchanged == 1
+    assert store.known_posts("blog")["//blog.test/a"].updated == edited
+
+
+def test_incomplete_posts_are_known_without_content(store: Store) -> None:
+    save(store, [post("https://blog.test/a/", "A", complete=False), post("https://blog.test/b/", "B")])
+    known = store.known_posts("blog")
+    assert known["//blog.test/a"].has_content is False
+    assert known["//blog.test/b"].has_content is True
+
+
+def test_a_failure_inside_a_source_rolls_back_the_whole_source(store: Store) -> None:
+    good = post("https://blog.test/a/", "A")
+    broken = dataclasses.replace(post("https://blog.test/b/", "B"), canonical_url="not a url")
+    with pytest.raises(ValueError):
+        save(store, [good, broken])
+    assert store.count_posts() == 0
+    assert store.db.execute("SELECT count(*) FROM fetch_log").fetchone()[0] == 0
+
+
+def test_failures_are_logged_with_a_growing_streak(store: Store) -> None:
+    for attempt in range(3):
+        when = NOW + timedelta(hours=attempt)
+        record = FetchRecord("dead", when, when, "error", error="HTTP 500")
+        store.record_failure("dead", "https://dead.test/", "feed", record, when + timedelta(hours=1))
+    [row] = store.sources()
+    assert row.error_streak == 3 and row.last_error == "HTTP 500" and row.next_try == NOW + timedelta(hours=3)
+    assert store.failures_since(NOW) == [("dead", "HTTP 500")]
+    save(store, [post("https://dead.test/a/", "A", source="dead")], source="dead", when=NOW + timedelta(hours=5))
+    assert store.sources()[0].error_streak == 0
+
+
+def test_search_finds_cjk_words_of_any_length(store: Store) -> None:
+    save(
+        store,
+        [
+            post("https://blog.test/attn/", "注意力機制論文閱讀", text="這篇筆記整理 Transformer 的自注意力與位置編碼"),
+            post("https://blog.test/rl/", "強化學習筆記", text="策略梯度 policy gradient 與 REINFORCE"),
+            post("https://blog.test/ko/", "머신러닝 공부 노트", text="어텐션 논문 읽기"),
+        ],
+    )
+    assert [p.title for p in store.search("注意力")] == ["注意力機制論文閱讀"]
+    assert [p.title for p in store.search("筆記")] == ["強化學習筆記", "注意力機制論文閱讀"]  # 2 chars: title hit first
+    assert [p.title for p in store.search("policy gradient")] == ["強化學習筆記"]
+    assert [p.title for p in store.search("어텐션")] == ["머신러닝 공부 노트"]
+    assert store.search("transformer 位置編碼")[0].title == "注意力機制論文閱讀"
+    assert store.search("diffusion") == []
+
+
+def test_search_follows_updates(store: Store) -> None:
+    save(store, [post("https://blog.test/a/", "Notes", text="about diffusion")])
+    save(store, [post("https://blog.test/a/", "Notes", text="about flow matching")], when=NOW + timedelta(days=1))
+    assert store.search("diffusion") == []
+    assert [p.title for p in store.search("flow matching")] == ["Notes"]
