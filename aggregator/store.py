@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -242,8 +243,11 @@ class Store:
         counts = {"new": 0, "updated": 0, "unchanged": 0}
         with self._transaction():
             self._upsert_source_row(source, url, kind, detected_kind)
-            for post in unique_posts(posts):
-                counts[self._upsert_post(post, now)] += 1
+            batch = unique_posts(posts)
+            # a GUID that a feed gives to several links names none of them: never match on it
+            guid_counts = Counter(p.guid for p in batch if p.guid)
+            for post in batch:
+                counts[self._upsert_post(post, now, use_guid=guid_counts[post.guid or ""] == 1)] += 1
             self._touch(seen_urls, now)
             for cached_url, validator in validators.items():
                 self.db.table("http_cache").upsert(
@@ -303,21 +307,27 @@ class Store:
                 },
             )
 
-    def _find_existing(self, post: Post) -> dict[str, Any] | None:
-        key = url_key(post.canonical_url)
-        for sql, params in (
-            ("SELECT * FROM posts WHERE url_key = ?", [key]),
+    def _find_existing(self, post: Post, *, use_guid: bool) -> dict[str, Any] | None:
+        """The stored row that is this post: same page, else same GUID in the source, else same title."""
+        lookups: list[tuple[str, list[Any]]] = [
+            ("SELECT * FROM posts WHERE url_key = ?", [url_key(post.canonical_url)]),
             ("SELECT * FROM posts WHERE url_key = ?", [url_key(post.url)]),
-            ("SELECT * FROM posts WHERE source = ? AND title_key = ? LIMIT 1", [post.source, post.title_key]),
-        ):
+        ]
+        if use_guid and post.guid:
+            # LIMIT 2: a GUID held by two stored rows identifies neither
+            lookups.append(("SELECT * FROM posts WHERE source = ? AND guid = ? LIMIT 2", [post.source, post.guid]))
+        lookups.append(
+            ("SELECT * FROM posts WHERE source = ? AND title_key = ? LIMIT 1", [post.source, post.title_key])
+        )
+        for sql, params in lookups:
             cursor = self.db.execute(sql, params)
-            row = cursor.fetchone()
-            if row is not None:
-                return dict(zip([d[0] for d in cursor.description], row, strict=True))
+            rows = cursor.fetchall()
+            if len(rows) == 1:
+                return dict(zip([d[0] for d in cursor.description], rows[0], strict=True))
         return None
 
-    def _upsert_post(self, post: Post, now: datetime) -> Change:
-        existing = self._find_existing(post)
+    def _upsert_post(self, post: Post, now: datetime, *, use_guid: bool = True) -> Change:
+        existing = self._find_existing(post, use_guid=use_guid)
         values = _post_values(post)
         if existing is None:
             self.db.table("posts").insert(

@@ -146,3 +146,27 @@ def test_search_follows_updates(store: Store) -> None:
     save(store, [post("https://blog.test/a/", "Notes", text="about flow matching")], when=NOW + timedelta(days=1))
     assert store.search("diffusion") == []
     assert [p.title for p in store.search("flow matching")] == ["Notes"]
+
+
+def test_same_guid_with_a_new_link_is_an_update(store: Store) -> None:
+    save(store, [post("https://blog.test/old-slug/", "Old title", guid="post-17")])
+    record = save(store, [post("https://blog.test/new-slug/", "New title", guid="post-17")], when=NOW + timedelta(1))
+    assert (record.new, record.updated) == (0, 1)
+    [stored] = list(store.posts())
+    assert stored.url == "https://blog.test/new-slug/" and stored.title == "New title"
+
+
+def test_changed_guid_with_the_same_link_is_the_same_post(store: Store) -> None:
+    save(store, [post("https://blog.test/a/", "A", guid="v1")])
+    record = save(store, [post("https://blog.test/a/", "A", guid="v2")], when=NOW + timedelta(1))
+    assert record.unchanged == 1 and store.count_posts() == 1
+
+
+def test_a_guid_shared_by_different_links_keeps_them_apart(store: Store) -> None:
+    record = save(
+        store,
+        [post("https://blog.test/w2/", "Week 2", guid="dup"), post("https://blog.test/w3/", "Week 3", guid="dup")],
+    )
+    assert record.new == 2
+    again = save(store, [post("https://blog.test/w4/", "Week 4", guid="dup")], when=NOW + timedelta(1))
+    assert again.new == 1 and store.count_posts() == 3  # two stored rows hold the GUID: it identifies neither

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from aggregator.dates import parse_date
 from aggregator.dom import Document, Node, all_meta_content, meta_content, parse_html, restore_math
@@ -19,6 +20,7 @@ from aggregator.sources.site.dating import date_from_node, date_in_text
 from aggregator.sources.site.listing import refresh_target
 from aggregator.sources.site.readability import main_content
 from aggregator.sources.site.themes import GENERIC_CONTENT, THEMES, Theme, theme_named
+from aggregator.urls import is_http_url, resolve
 
 _TITLE_SEPARATORS = re.compile(r"\s+(?:\||-|–|—|::|·|»|/)\s+|\u00a0[–—-]\u00a0")
 _ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-f]+|[a-z]+);", re.IGNORECASE)
@@ -58,7 +60,29 @@ def extract_article(html: str, url: str, theme_name: str | None, site_names: tup
         author=_author(doc, ld),
         tags=_tags(doc, theme),
         content_html=_content_html(content),
+        canonical_url=declared_canonical(doc, url),
     )
+
+
+def declared_canonical(doc: Document, url: str) -> str | None:
+    """The page's own `rel=canonical` (else `og:url`), unless it points at a site's home page.
+
+    Themes that print the home page as every page's canonical are common; trusting them would fold a
+    whole blog into one post.
+    """
+    node = doc.css_first('link[rel~="canonical"][href]')
+    href = (node.attributes.get("href") or "").strip() if node is not None else ""
+    href = href or (meta_content(doc, "og:url") or "")
+    if not href:
+        return None
+    target = resolve(url, href)
+    try:
+        path = urlsplit(target).path
+    except ValueError:
+        return None
+    if not is_http_url(target) or path.strip("/") in ("", "index.html"):
+        return None
+    return target
 
 
 def page_kind(doc: Document, theme: Theme | None) -> str:

@@ -155,4 +155,5 @@ def _merge(candidate: Candidate, article: Article) -> RawPost | None:
         summary_html=candidate.summary_html,
         tags=article.tags or candidate.tags,
         base_url=article.url,
+        canonical_url=article.canonical_url,
     )
