@@ -140,7 +140,7 @@ def _parse_settings(raw: Any, where: str) -> Settings:
         if key not in _SETTING_TYPES:
             raise ConfigError(f"{where}: [settings]: unknown key {key!r}")
         _check_type(value, _SETTING_TYPES[key], f"{where}: [settings]", key)
-        if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+        if isinstance(value, int | float) and not isinstance(value, bool) and not value >= 0:  # also NaN
             raise ConfigError(f"{where}: [settings]: key {key!r} must not be negative ({value})")
     values: dict[str, Any] = {k: float(v) if _SETTING_TYPES[k] == (int, float) else v for k, v in raw.items()}
     return Settings(**values)
@@ -164,6 +164,8 @@ def _parse_source(raw: Any, where: str) -> SourceConfig:
     kind = raw.get("kind", "auto")
     if kind not in KINDS:
         raise ConfigError(f"{where}: unknown kind {kind!r} (expected one of {', '.join(KINDS)})")
+    if raw.get("max_pages") is not None and raw["max_pages"] < 1:
+        raise ConfigError(f"{where}: key 'max_pages' must be 1 or more ({raw['max_pages']})")
     tags = raw.get("tags", [])
     if not all(isinstance(t, str) for t in tags):
         raise ConfigError(f"{where}: key 'tags' must be a list of strings")

@@ -18,7 +18,7 @@ _CJK_DATE = re.compile(
     r"(?:\s*(?P<H>\d{1,2})\s*[:时時点點]\s*(?P<M>\d{1,2})(?:\s*[:分]\s*(?P<S>\d{1,2}))?)?"
 )
 _KOREAN_DATE = re.compile(r"(?P<y>\d{4})\s*년\s*(?P<m>\d{1,2})\s*월\s*(?P<d>\d{1,2})\s*일")
-_ZERO_YEAR = re.compile(r"(?<!\d)000\d(?!\d)")  # Go's zero time, 0001-01-01: an undated page
+_ZERO_YEAR = re.compile(r"(?<![\d.:+-])000\d(?!\d)")  # Go's zero time, 0001-01-01: an undated page
 _EPOCH = re.compile(r"^\d{9,13}(\.\d+)?$")
 # Go's time.String() as Hugo themes print it: "2024-05-22 00:00:00 +0000 UTC"
 _GO_ZONE_SUFFIX = re.compile(r"(\s[+-]\d{4})\s+[A-Z]{2,5}$")
@@ -50,7 +50,7 @@ def parse_date(value: object, *, default_tz: tzinfo = UTC) -> datetime | None:
         if result is None or result.year < _EARLIEST_YEAR:
             return None
         return result.astimezone(UTC)  # an offset of 24 h or more fails here, not later
-    except (ValueError, OverflowError, TypeError, ArithmeticError):
+    except (ValueError, OverflowError, TypeError, ArithmeticError, OSError):  # OSError: absurd timestamps
         return None
 
 
@@ -123,14 +123,14 @@ _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 def parse_since(value: str, now: datetime) -> datetime:
     """`12h`, `7d`, `2w`, `30m`, or an ISO date/datetime, as the UTC start of a window ending at `now`."""
     match = _SINCE.match(value)
-    if match:
-        amount, unit = int(match.group(1)), _UNITS[match.group(2).lower()]
-        return now - timedelta(**{unit: amount})
     try:
+        if match:
+            amount, unit = int(match.group(1)), _UNITS[match.group(2).lower()]
+            return now - timedelta(**{unit: amount})
         start = datetime.fromisoformat(value.strip())
-    except ValueError:
+        return (start if start.tzinfo else start.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
         raise ConfigError(f"--since: cannot read {value!r} (use 12h, 7d, 2w or an ISO date like 2026-11-01)") from None
-    return (start if start.tzinfo else start.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def to_iso(value: datetime | None) -> str | None:

@@ -60,6 +60,10 @@ _BLOCK_TAGS = frozenset(
         "ul",
     }
 )
+_MATHJAX2_RENDERED = (
+    ".MathJax_Preview, .MathJax, .MathJax_Display, .MathJax_SVG, .MathJax_SVG_Display, .MathJax_CHTML, "
+    ".MathJax_CHTML_Display"
+)
 _INVISIBLE = "script, style, noscript, template, svg, iframe, object, button, select, head, title"
 _URL_ATTRIBUTES = (
     ("a", "href"),
@@ -87,9 +91,15 @@ def fragment_root(doc: Document) -> Node | None:
     return doc.body or doc.root or doc.css_first("*")
 
 
+def parse_fragment(html: str) -> Document:
+    """Parse an article fragment inside <body>, so a leading <script> or <style> is not moved into <head>."""
+    head = html[:200].lstrip().lower()
+    return parse_html(html if head.startswith(("<!doctype", "<html")) else "<body>" + html)
+
+
 def prepare_content(html: str, base_url: str | None) -> str:
     """Article HTML with math turned into TeX spans and relative links made absolute (not yet sanitised)."""
-    doc = parse_html(html)
+    doc = parse_fragment(html)
     root = fragment_root(doc)
     if root is None:
         return ""
@@ -103,11 +113,15 @@ def restore_math(root: Node) -> int:
     count = 0
     for display in root.css("span.katex-display, div.katex-display"):
         count += _replace_with_tex(display, display=True)
-    for katex in root.css("span.katex, .katex"):
+    for katex in root.css(".katex"):
         count += _replace_with_tex(katex, display=False)
     for math in root.css("math"):
         count += _replace_with_tex(math, display=(math.attributes.get("display") == "block"))
-    for script in root.css('script[type^="math/tex"]'):
+    scripts = root.css('script[type^="math/tex"]')
+    if scripts:
+        for rendered in root.css(_MATHJAX2_RENDERED):
+            rendered.decompose()  # MathJax 2's output beside its script: the TeX is in the script
+    for script in scripts:
         tex = script.text(deep=True) or ""
         if not tex.strip():
             script.decompose()  # an empty math script is an artefact (seen in posts that talk about MathJax)
@@ -153,7 +167,7 @@ def html_to_text(html: str) -> str:
     """Readable plain text of an HTML fragment: blocks on their own lines, math as TeX, nothing hidden."""
     if not html:
         return ""
-    doc = parse_html(html)
+    doc = parse_fragment(html)
     root = fragment_root(doc)
     if root is None:
         return ""
@@ -169,16 +183,30 @@ def node_text(root: Node) -> str:
 
 
 def _text_pieces(root: Node) -> Iterator[str]:
-    for node in root.traverse(include_text=True):
+    # an explicit stack, so a block yields a line break where it opens and again where it closes
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, closing = stack.pop()
+        if closing:
+            yield "\n"
+            continue
         tag = node.tag
         if tag == "-text":
             yield node.text_content or ""
-        elif tag in _BLOCK_TAGS:
-            yield "\n"
-        elif tag == "img":
+            continue
+        if tag == "img":
             alt = (node.attributes.get("alt") or "").strip()
             if alt and alt.lower() not in ("image", "img"):
                 yield f" {alt} "
+        if tag in _BLOCK_TAGS or (tag == "span" and _is_display_math(node)):
+            yield "\n"
+            stack.append((node, True))
+        stack.extend((child, False) for child in reversed(list(node.iter(include_text=True))))
+
+
+def _is_display_math(node: Node) -> bool:
+    classes = (node.attributes.get("class") or "").split()
+    return "math" in classes and "display" in classes
 
 
 def join_text(pieces: Iterator[str] | list[str]) -> str:

@@ -13,6 +13,7 @@ from charset_normalizer import from_bytes
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]+encoding\s*=\s*["']([\w.:-]+)["']""", re.IGNORECASE)
+_MULTIBYTE = frozenset({"gb18030", "big5hkscs", "cp932", "euc-jp", "cp949", "johab", "utf-8"})
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 # declared names whose real-world meaning is a superset: decode with the superset
 _SUPERSETS = {
@@ -21,6 +22,7 @@ _SUPERSETS = {
     "big5": "big5hkscs",
     "shift_jis": "cp932",
     "iso-8859-1": "cp1252",
+    "iso8859-1": "cp1252",  # codecs' own spelling of Latin-1
     "latin-1": "cp1252",
     "ascii": "cp1252",
     "euc-kr": "cp949",
@@ -57,16 +59,28 @@ def decode_bytes(content: bytes, content_type: str | None = None) -> str:
     for bom, bom_codec in _BOMS:
         if content.startswith(bom):
             return content.decode(bom_codec, errors="replace")
-    for declared in (charset_from_content_type(content_type), declared_charset(content)):
-        codec = _codec(declared)
-        if codec is None:
-            continue
-        if codec not in ("utf-8", "cp1252"):
-            return content.decode(codec, errors="replace")
-        break  # UTF-8 and Latin-1 declarations are often wrong in these blogs: check the bytes
-    if _valid(content, "utf-8"):
+    utf8 = _valid(content, "utf-8")
+    declared = _first_declared(content, content_type)
+    if declared == "cp1252" and not utf8:
+        # a Latin-1 label is often a server default over GBK or Big5: believe it only if detection agrees
+        detected = guess_encoding(content)
+        return content.decode(detected if detected in _MULTIBYTE else "cp1252", errors="replace")
+    # valid non-ASCII UTF-8 is UTF-8 whatever the label says; otherwise the label must fit the bytes
+    utf8_evidence = utf8 and not content.isascii()
+    if declared not in (None, "utf-8", "cp1252") and not utf8_evidence and _valid(content, declared):
+        return content.decode(declared)
+    if utf8:
         return content.decode("utf-8")
     return detect_and_decode(content)
+
+
+def _first_declared(content: bytes, content_type: str | None) -> str | None:
+    """The header's charset, else the document's own (an in-document UTF-16/32 label is read as UTF-8 by HTML)."""
+    header = _codec(charset_from_content_type(content_type))
+    if header:
+        return header
+    inline = _codec(declared_charset(content))
+    return None if inline and inline.startswith(("utf-16", "utf-32")) else inline
 
 
 def detect_and_decode(content: bytes) -> str:

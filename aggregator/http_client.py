@@ -123,7 +123,10 @@ class HttpClient:
     ) -> Response:
         current = url
         for _hop in range(self.settings.max_redirects + 1):
-            scheme = urlsplit(current).scheme.lower()
+            try:
+                scheme = urlsplit(current).scheme.lower()
+            except ValueError:
+                raise FetchError(url, f"invalid redirect target {current[:200]!r}") from None
             if scheme not in ("http", "https"):
                 raise FetchError(url, f"refused redirect to a non-http(s) URL ({scheme}:)")
             status, headers, content = await self._request(current, validator, accept, max_bytes)
@@ -159,7 +162,7 @@ class HttpClient:
         limit = max_bytes or self.settings.max_bytes
         host = urlsplit(url).netloc.lower()
         per_host = self._hosts.setdefault(host, asyncio.Semaphore(max(1, self.settings.per_host)))
-        async with self._global, per_host:
+        async with per_host, self._global:  # wait for the host first, so a busy host holds no global slot
             try:
                 async with asyncio.timeout(self.settings.deadline):
                     return await self._stream(url, headers, limit)

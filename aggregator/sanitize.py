@@ -8,6 +8,8 @@ can style them.
 
 from __future__ import annotations
 
+import re
+
 import nh3
 
 _TAGS = (
@@ -51,25 +53,46 @@ _DROP_WITH_CONTENT = {
     "math",
 }
 _SCHEMES = {"http", "https", "mailto", "data"}
+_PRE_NEWLINE = re.compile(r"(<pre\b[^>]*>)\n")
 _SAFE_DATA_IMAGES = ("data:image/png", "data:image/jpeg", "data:image/gif", "data:image/webp", "data:image/avif")
 
 
+def _safe_image_data(value: str) -> bool:
+    return value.lstrip().lower().startswith(_SAFE_DATA_IMAGES)
+
+
 def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
+    if attribute == "srcset":
+        # nh3 checks no URL inside srcset: keep only http(s) candidates
+        kept = [c.strip() for c in value.split(",") if _srcset_candidate_ok(c)]
+        return ", ".join(kept) or None
     # data: is allowed as a scheme only so that inline raster images survive; nowhere else
     if value.lstrip().lower().startswith("data:"):
-        return (
-            value
-            if tag == "img" and attribute == "src" and value.lstrip().lower().startswith(_SAFE_DATA_IMAGES)
-            else None
-        )
+        return value if tag == "img" and attribute == "src" and _safe_image_data(value) else None
     return value
+
+
+def _srcset_candidate_ok(candidate: str) -> bool:
+    url = candidate.strip().split(None, 1)[0].lower() if candidate.strip() else ""
+    return url.startswith(("http://", "https://"))
 
 
 def sanitize_html(html: str) -> str:
     """The allow-listed form of an HTML fragment; sanitising the result again changes nothing."""
     if not html:
         return ""
-    return nh3.clean(
+    # a few malformed nestings only settle on the second pass: clean until nothing changes (at most 3)
+    cleaned = _clean_once(html)
+    for _ in range(2):
+        again = _clean_once(cleaned)
+        if again == cleaned:
+            break
+        cleaned = again
+    return cleaned
+
+
+def _clean_once(html: str) -> str:
+    cleaned = nh3.clean(
         html,
         tags=_TAGS,
         clean_content_tags=_DROP_WITH_CONTENT,
@@ -79,6 +102,8 @@ def sanitize_html(html: str) -> str:
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
     )
+    # the HTML parser drops the first newline after <pre>: put it back so a second pass is a no-op
+    return _PRE_NEWLINE.sub(r"\1\n\n", cleaned)
 
 
 def escape_text(text: str) -> str:

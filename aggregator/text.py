@@ -18,7 +18,9 @@ _TOKEN = re.compile(
 )
 _TRAILING_JUNK = re.compile(r"[\s,.;:，。；：、!?！？…\-–—(（\[【「『\"']+$")
 _READ_MORE = re.compile(
-    r"(\s*(read more|continue reading|阅读全文|閱讀全文|阅读更多|더 보기|続きを読む|more)\s*[»›>→]*\s*)$", re.IGNORECASE
+    r"(\s*(\b(?:read more|continue reading)\b|\bmore\s*[»›>→]|阅读全文|閱讀全文|阅读更多|더 보기|続きを読む)"
+    r"\s*[»›>→]*\s*)$",
+    re.IGNORECASE,
 )
 
 
@@ -62,7 +64,9 @@ def strip_read_more(text: str) -> str:
 def looks_truncated(text: str) -> bool:
     """True for a site's own cut excerpt: it ends with an ellipsis or a read-more link text."""
     stripped = text.rstrip()
-    return stripped.endswith(("...", "…", "&hellip;", "[…]", "[...]")) or bool(_READ_MORE.search(stripped))
+    return stripped.endswith(("...", "…", "&hellip;", "[…]", "[...]", "[&hellip;]")) or bool(
+        _READ_MORE.search(stripped)
+    )
 
 
 def content_hash(*parts: str | None) -> str:

@@ -15,8 +15,8 @@ _TRACKING_NAMES = frozenset(
 )
 _INDEX_FILES = ("index.html", "index.htm", "index.php")
 # characters left as they are when re-quoting a path: RFC 3986 pchar minus '%'
-_PATH_SAFE = "/:@!$&'()*+,;=-._~"
-_QUERY_SAFE = "/:@!$'()*+,;-._~?"
+_SEGMENT_SAFE = ":@!$&'()*+,;=-._~"
+_QUERY_SAFE = "/:@!$'()*,;-._~?"  # not "+": a literal plus must stay %2B, or it reads as a space
 
 
 def is_tracking_param(name: str) -> bool:
@@ -35,14 +35,20 @@ def canonical_url(url: str) -> str:
         host = f"[{host}]"
     port = parts.port
     netloc = host if port is None or _DEFAULT_PORTS.get(scheme) == port else f"{host}:{port}"
-    path = quote(unquote(parts.path), safe=_PATH_SAFE) or "/"
+    path = "/".join(_requote(segment) for segment in parts.path.split("/")) or "/"
     for index in _INDEX_FILES:
         if path.endswith("/" + index):
             path = path[: -len(index)]
             break
-    query_pairs = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not is_tracking_param(k)]
-    query = urlencode(query_pairs, quote_via=quote, safe=_QUERY_SAFE)
+    pairs = parse_qsl(parts.query, keep_blank_values=True, errors="surrogateescape")
+    query_pairs = [(k, v) for k, v in pairs if not is_tracking_param(k)]
+    query = urlencode(query_pairs, quote_via=quote, safe=_QUERY_SAFE, errors="surrogateescape")
     return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def _requote(segment: str) -> str:
+    # one segment at a time, so an escaped "/" (%2F) stays escaped; surrogateescape keeps GBK escapes intact
+    return quote(unquote(segment, errors="surrogateescape"), safe=_SEGMENT_SAFE, errors="surrogateescape")
 
 
 def url_key(url: str) -> str:

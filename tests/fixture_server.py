@@ -17,8 +17,14 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 LAST_MODIFIED = "Sat, 21 Nov 2026 06:00:00 GMT"
-TYPES = {".xml": "application/xml", ".rss": "application/rss+xml", ".atom": "application/atom+xml",
-         ".html": "text/html; charset=utf-8", ".json": "application/json", ".md": "text/markdown; charset=UTF-8"}
+TYPES = {
+    ".xml": "application/xml",
+    ".rss": "application/rss+xml",
+    ".atom": "application/atom+xml",
+    ".html": "text/html; charset=utf-8",
+    ".json": "application/json",
+    ".md": "text/markdown; charset=UTF-8",
+}
 
 
 @dataclass

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import feedparser
 import pytest
-
 from fixture_server import Served, serve
 
 pytestmark = pytest.mark.e2e
@@ -25,7 +24,12 @@ def run_agg(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subproc
     base = {k: v for k, v in os.environ.items() if k not in ("AGG_DB", "AGG_CONFIG")}
     environment = {**base, "AGG_NOW": NOW, **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "aggregator", *args], cwd=cwd, env=environment, capture_output=True, text=True,
+        [sys.executable, "-m", "aggregator", *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
         timeout=120,
     )
 
@@ -105,8 +109,12 @@ def test_changed_content_is_an_update_not_a_duplicate(tmp_path: Path, site: Serv
     write_config(tmp_path, site, [("notes", "notes.rss")])
     assert run_agg("fetch", cwd=tmp_path).returncode == 0
     feed = site.root / "notes.rss"
-    feed.write_text(feed.read_text(encoding="utf-8").replace(
-        "let the model attend by relative position", "let the model attend by relative offset"), encoding="utf-8")
+    feed.write_text(
+        feed.read_text(encoding="utf-8").replace(
+            "let the model attend by relative position", "let the model attend by relative offset"
+        ),
+        encoding="utf-8",
+    )
     result = run_agg("fetch", cwd=tmp_path)
     assert "notes: updated (0 new, 1 updated, 2 unchanged" in result.stdout
     posts = stored(tmp_path)
@@ -117,8 +125,11 @@ def test_changed_content_is_an_update_not_a_duplicate(tmp_path: Path, site: Serv
 
 
 def test_dead_and_broken_sources_fail_alone(tmp_path: Path, site: Served) -> None:
-    write_config(tmp_path, site, [("notes", "notes.rss"), ("dead", "status/500"), ("gone", "missing.xml"),
-                                  ("broken", "broken.xml")])
+    write_config(
+        tmp_path,
+        site,
+        [("notes", "notes.rss"), ("dead", "status/500"), ("gone", "missing.xml"), ("broken", "broken.xml")],
+    )
     result = run_agg("fetch", cwd=tmp_path)
     assert result.returncode == 1
     errors = result.stderr.strip().splitlines()
@@ -156,8 +167,17 @@ def test_export_formats_hold_every_post(tmp_path: Path, site: Served) -> None:
     assert feed["version"] == "https://jsonfeed.org/version/1.1"
     assert len(feed["items"]) == 9
     for item in feed["items"]:
-        assert {"id", "url", "title", "content_html", "summary", "date_published", "date_modified", "authors",
-                "tags"} <= set(item)
+        assert {
+            "id",
+            "url",
+            "title",
+            "content_html",
+            "summary",
+            "date_published",
+            "date_modified",
+            "authors",
+            "tags",
+        } <= set(item)
         assert "<script" not in item["content_html"]
     assert len({item["id"] for item in feed["items"]}) == 9
 
@@ -168,15 +188,29 @@ def test_digest_lists_exactly_the_window(tmp_path: Path, site: Served) -> None:
     md = run_agg("digest", "--since", "7d", cwd=tmp_path)
     assert md.returncode == 0
     # in the window (2026-11-14 12:00 to 2026-11-21 12:00): attention, positions, diffusion, relative, weeks 1-3
-    for title in ["Attention Is All You Need 讀書筆記", "Positional encodings", "Diffusion models from scratch",
-                  "Relative item", "Week 1: gradient descent", "Week 2: momentum", "Week 3: Adam"]:
+    for title in [
+        "Attention Is All You Need 讀書筆記",
+        "Positional encodings",
+        "Diffusion models from scratch",
+        "Relative item",
+        "Week 1: gradient descent",
+        "Week 2: momentum",
+        "Week 3: Adam",
+    ]:
         assert title in md.stdout
     assert "Layer normalisation" not in md.stdout and "VAE notes" not in md.stdout
     assert "7 posts from 4 sources: 7 new, 0 updated." in md.stdout
     data = json.loads(run_agg("digest", "--since", "3d", "--format", "json", cwd=tmp_path).stdout)
     titles = [e["title"] for g in data["groups"] for e in g["entries"]]
-    assert sorted(titles) == sorted(["Attention Is All You Need 讀書筆記", "Diffusion models from scratch",
-                                     "Week 1: gradient descent", "Week 2: momentum", "Week 3: Adam"])
+    assert sorted(titles) == sorted(
+        [
+            "Attention Is All You Need 讀書筆記",
+            "Diffusion models from scratch",
+            "Week 1: gradient descent",
+            "Week 2: momentum",
+            "Week 3: Adam",
+        ]
+    )
     html = run_agg("digest", "--since", "2026-11-19", "--format", "html", cwd=tmp_path).stdout
     assert html.startswith("<!doctype html>") and "<script" not in html and "Week 3: Adam" in html
     empty = run_agg("digest", "--since", "1h", cwd=tmp_path)
@@ -189,8 +223,10 @@ def test_digest_lists_exactly_the_window(tmp_path: Path, site: Served) -> None:
         ("[settings\n", "TOML syntax error"),
         ("[settings]\ncolour = 1\n", "unknown key 'colour'"),
         ("[settings]\ntimeout = 'fast'\n", "key 'timeout' must be int or float"),
-        ('[[source]]\nname = "a"\nurl = "http://x.org/"\n[[source]]\nname = "a"\nurl = "http://y.org/"\n',
-         "duplicate name 'a'"),
+        (
+            '[[source]]\nname = "a"\nurl = "http://x.org/"\n[[source]]\nname = "a"\nurl = "http://y.org/"\n',
+            "duplicate name 'a'",
+        ),
         ('[[source]]\nname = "a"\nurl = "ftp://x.org/feed"\n', "invalid URL 'ftp://x.org/feed'"),
         ('[[source]]\nname = "a"\nurl = "http://x.org/"\nkind = "blog"\n', "unknown kind 'blog'"),
     ],

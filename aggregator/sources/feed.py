@@ -7,6 +7,7 @@ relative-URL pass are off: agg does both once, after parsing (dom.prepare_conten
 from __future__ import annotations
 
 import calendar
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +16,7 @@ import feedparser
 
 from aggregator.dates import parse_date
 from aggregator.dom import html_to_text
-from aggregator.encoding import charset_from_content_type, declared_charset, guess_encoding
+from aggregator.encoding import decode_bytes
 from aggregator.errors import ParseError
 from aggregator.models import RawPost, SourceOutput
 from aggregator.sources.base import SourceContext
@@ -35,6 +36,8 @@ FEED_TYPES = frozenset(
         "application/feed+json",
     }
 )
+_PROLOG_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])[^"']*(["'])""")
+_HARMLESS_BOZO = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
 _NOT_FEED_TYPES = ("image/", "audio/", "video/", "application/pdf", "application/zip", "application/octet-stream")
 
 
@@ -68,7 +71,8 @@ def parse_feed(content: bytes, headers: dict[str, str], url: str) -> ParsedFeed:
         raise ParseError(f"not a feed: the server sent {mime}")
     if not content.strip():
         raise ParseError("not a feed: the response is empty")
-    headers = {**_with_detected_charset(content, headers), "content-location": url}  # the base for relative links
+    content, headers = as_utf8(content, headers)
+    headers["content-location"] = url  # the base for relative links
     parsed = feedparser.parse(content, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
     version = parsed.get("version") or ""
     entries = parsed.get("entries") or []
@@ -78,6 +82,8 @@ def parse_feed(content: bytes, headers: dict[str, str], url: str) -> ParsedFeed:
         cause = _bozo_text(parsed) if parsed.get("bozo") else "no RSS or Atom root element"
         raise ParseError(f"not a feed ({cause})")
     result = ParsedFeed(title=_plain(parsed.feed.get("title")), link=parsed.feed.get("link"))
+    if _harmless_bozo(parsed):
+        parsed["bozo"] = False
     if parsed.get("bozo") and entries:
         result.warnings.append(f"feed is malformed, kept the {len(entries)} entries read: {_bozo_text(parsed)}")
     elif parsed.get("bozo") and not entries and version:
@@ -96,20 +102,21 @@ def _looks_like_html(content: bytes) -> bool:
     return b"<html" in head or b"<!doctype html" in head or b"<body" in head
 
 
-def _with_detected_charset(content: bytes, headers: dict[str, str]) -> dict[str, str]:
-    """feedparser falls back to windows-1252 for undeclared GBK/Big5: tell it the detected charset."""
-    if charset_from_content_type(headers.get("content-type")) or declared_charset(content):
-        return headers
-    try:
-        content.decode("utf-8")
-        return headers
-    except UnicodeDecodeError:
-        pass
-    codec = guess_encoding(content)
-    if not codec:
-        return headers
+def as_utf8(content: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+    """The feed re-encoded as UTF-8 with a prolog that says so.
+
+    feedparser trusts labels and falls back to windows-1252; agg's own decoding (encoding.py) checks
+    labels against the bytes and detects undeclared GBK, Big5, Shift_JIS and EUC-KR.
+    """
+    text = decode_bytes(content, headers.get("content-type"))
+    text = _PROLOG_ENCODING.sub(r"\1utf-8\2", text, count=1)
     mime = (headers.get("content-type") or "application/xml").split(";")[0].strip() or "application/xml"
-    return {**headers, "content-type": f"{mime}; charset={codec}"}
+    return text.encode("utf-8"), {**headers, "content-type": f"{mime}; charset=utf-8"}
+
+
+def _harmless_bozo(parsed: Any) -> bool:
+    # a feed served as text/plain or with a relabelled charset is still well-formed XML
+    return isinstance(parsed.get("bozo_exception"), _HARMLESS_BOZO)
 
 
 def _bozo_text(parsed: Any) -> str:
@@ -174,8 +181,17 @@ def _entry_to_post(
         content_html=content,
         summary_html=summary,
         tags=tags,
-        base_url=resolve(base, entry.get("link") or "") if entry.get("link") else base,
+        base_url=_content_base(entry, base, feed_url),
     )
+
+
+def _content_base(entry: Any, base: str, feed_url: str) -> str:
+    """What relative links in the entry's HTML resolve against: an explicit xml:base, else its own link."""
+    for detail in [*entry.get("content", []), entry.get("summary_detail") or {}]:
+        declared = detail.get("base") or ""
+        if is_http_url(declared) and declared != feed_url:  # the feed's own URL is feedparser's default base
+            return str(declared)
+    return resolve(base, entry["link"]) if entry.get("link") else base
 
 
 def _entry_link(entry: Any, base: str) -> str | None:

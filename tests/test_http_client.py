@@ -1,0 +1,460 @@
+"""aggregator.http_client against httpx.MockTransport: no network, real protocol objects."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from aggregator.config import Settings
+from aggregator.errors import FetchError
+from aggregator.http_client import HttpClient, Response, Validator, parse_retry_after
+
+FAST = Settings(retries=2, max_retry_after=2, deadline=2, timeout=1)
+Handler = Callable[[httpx.Request], httpx.Response | Awaitable[httpx.Response]]
+
+
+class Recorder:
+    """A MockTransport handler that answers from a function and remembers every request."""
+
+    def __init__(self, answer: Handler) -> None:
+        self.answer = answer
+        self.requests: list[httpx.Request] = []
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        result = self.answer(request)
+        if not isinstance(result, httpx.Response):
+            result = await result
+        return result
+
+    @property
+    def paths(self) -> list[str]:
+        return [r.url.path for r in self.requests]
+
+
+def run_get(
+    answer: Handler, url: str = "https://a.example.com/feed", settings: Settings = FAST, **kwargs: object
+) -> tuple[Response | FetchError, Recorder]:
+    """GET once through a fresh client; the response or the FetchError, and the recorder."""
+    recorder = Recorder(answer)
+
+    async def main() -> Response | FetchError:
+        async with HttpClient(settings, transport=httpx.MockTransport(recorder)) as http:
+            try:
+                return await http.get(url, **kwargs)  # type: ignore[arg-type]
+            except FetchError as error:
+                return error
+
+    return asyncio.run(main()), recorder
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Record the client's retry sleeps instead of waiting them out."""
+    delays: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def fake_sleep(delay: float, result: object = None) -> object:
+        delays.append(delay)
+        return await real_sleep(0, result)
+
+    monkeypatch.setattr(asyncio, "sleep", fake_sleep)
+    return delays
+
+
+# --- plain GET, conditional GET -----------------------------------------------------------------
+
+
+def test_plain_get() -> None:
+    result, rec = run_get(
+        lambda r: httpx.Response(
+            200,
+            content=b"<rss/>",
+            headers={
+                "Content-Type": "application/rss+xml; charset=utf-8",
+                "ETag": '"v1"',
+                "Last-Modified": "Wed, 22 May 2024 10:00:00 GMT",
+            },
+        ),
+        accept="application/rss+xml",
+    )
+    assert isinstance(result, Response)
+    assert result.status == 200
+    assert result.content == b"<rss/>"
+    assert result.url == "https://a.example.com/feed"
+    assert result.content_type == "application/rss+xml"
+    assert result.text() == "<rss/>"
+    assert result.validator.etag == '"v1"'
+    assert result.validator.last_modified == "Wed, 22 May 2024 10:00:00 GMT"
+    assert result.validator.body_hash
+    assert not result.unchanged
+    request = rec.requests[0]
+    assert request.headers["accept"] == "application/rss+xml"
+    assert request.headers["user-agent"] == FAST.user_agent
+    assert "if-none-match" not in request.headers
+    assert "if-modified-since" not in request.headers
+
+
+def test_conditional_get_304() -> None:
+    validator = Validator(etag='"v1"', last_modified="Wed, 22 May 2024 10:00:00 GMT", body_hash="abc")
+    result, rec = run_get(lambda r: httpx.Response(304), validator=validator)
+    assert isinstance(result, Response)
+    assert result.not_modified
+    assert result.unchanged
+    assert result.content == b""
+    assert result.validator == validator
+    assert rec.requests[0].headers["if-none-match"] == '"v1"'
+    assert rec.requests[0].headers["if-modified-since"] == "Wed, 22 May 2024 10:00:00 GMT"
+    assert len(rec.requests) == 1
+
+
+def test_conditional_get_sends_only_what_it_has() -> None:
+    _, rec = run_get(lambda r: httpx.Response(304), validator=Validator(last_modified="Tue, 21 May 2024 00:00:00 GMT"))
+    assert "if-none-match" not in rec.requests[0].headers
+    assert rec.requests[0].headers["if-modified-since"] == "Tue, 21 May 2024 00:00:00 GMT"
+
+
+def test_same_body_hash_is_same_body() -> None:
+    first, _ = run_get(lambda r: httpx.Response(200, content=b"<rss>same</rss>"))
+    assert isinstance(first, Response)
+    second, _ = run_get(lambda r: httpx.Response(200, content=b"<rss>same</rss>"), validator=first.validator)
+    assert isinstance(second, Response)
+    assert second.same_body
+    assert second.unchanged
+    assert not second.not_modified
+    assert second.content == b"<rss>same</rss>"
+    third, _ = run_get(lambda r: httpx.Response(200, content=b"<rss>new</rss>"), validator=first.validator)
+    assert isinstance(third, Response)
+    assert not third.same_body
+    assert third.validator.body_hash != first.validator.body_hash
+
+
+# --- redirects ----------------------------------------------------------------------------------
+
+
+def test_redirects_followed() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/feed":
+            return httpx.Response(301, headers={"Location": "/atom.xml"})
+        if request.url.path == "/atom.xml":
+            return httpx.Response(302, headers={"Location": "https://b.example.org/final.xml"})
+        return httpx.Response(200, content=b"<feed/>")
+
+    result, rec = run_get(answer)
+    assert isinstance(result, Response)
+    assert result.url == "https://b.example.org/final.xml"
+    assert result.content == b"<feed/>"
+    assert [str(r.url) for r in rec.requests] == [
+        "https://a.example.com/feed",
+        "https://a.example.com/atom.xml",
+        "https://b.example.org/final.xml",
+    ]
+
+
+@pytest.mark.parametrize(("hops", "ok"), [(2, True), (3, False)])
+def test_redirect_limit(hops: int, ok: bool) -> None:
+    settings = Settings(retries=2, max_retry_after=2, deadline=2, timeout=1, max_redirects=2)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        step = int(request.url.path.strip("/") or 0)
+        if step < hops:
+            return httpx.Response(307, headers={"Location": f"/{step + 1}"})
+        return httpx.Response(200, content=b"done")
+
+    result, rec = run_get(answer, "https://a.example.com/0", settings=settings)
+    if ok:
+        assert isinstance(result, Response)
+        assert result.content == b"done"
+        assert len(rec.requests) == hops + 1
+    else:
+        assert isinstance(result, FetchError)
+        assert "too many redirects" in str(result)
+        assert result.url == "https://a.example.com/0"
+        assert len(rec.requests) == 3  # not retried
+        assert not result.retryable
+
+
+def test_redirect_loop() -> None:
+    result, rec = run_get(lambda r: httpx.Response(302, headers={"Location": str(r.url)}))
+    assert isinstance(result, FetchError)
+    assert "too many redirects" in str(result)
+    assert len(rec.requests) == FAST.max_redirects + 1
+
+
+@pytest.mark.parametrize("location", ["file:///etc/passwd", "ftp://a.example.com/x", "FILE:///etc/passwd"])
+def test_redirect_to_non_http_refused(location: str) -> None:
+    result, rec = run_get(lambda r: httpx.Response(302, headers={"Location": location}))
+    assert isinstance(result, FetchError)
+    assert "refused redirect to a non-http(s) URL" in str(result)
+    assert len(rec.requests) == 1
+    assert not result.retryable
+
+
+def test_redirect_to_javascript_refused() -> None:
+    # httpx itself rejects this Location while building the next request; it still ends as a FetchError
+    result, rec = run_get(lambda r: httpx.Response(302, headers={"Location": "javascript:alert(1)"}))
+    assert isinstance(result, FetchError)
+    assert len(rec.requests) == 1
+
+
+def test_redirect_without_location_is_an_error() -> None:
+    result, _ = run_get(lambda r: httpx.Response(301))
+    assert isinstance(result, FetchError)
+    assert "HTTP 301" in str(result)
+
+
+def test_malformed_redirect_location_is_fetch_error() -> None:
+    result, _ = run_get(lambda r: httpx.Response(302, headers={"Location": "http://[oops/"}))
+    assert isinstance(result, FetchError)
+
+
+# --- retries ------------------------------------------------------------------------------------
+
+
+def test_503_retry_after_then_success(sleeps: list[float]) -> None:
+    answers = iter([httpx.Response(503, headers={"Retry-After": "1"}), httpx.Response(200, content=b"ok")])
+    result, rec = run_get(lambda r: next(answers))
+    assert isinstance(result, Response)
+    assert result.content == b"ok"
+    assert len(rec.requests) == 2
+    assert sleeps == [1.0]
+
+
+def test_429_with_long_retry_after_fails_at_once(sleeps: list[float]) -> None:
+    result, rec = run_get(lambda r: httpx.Response(429, headers={"Retry-After": "3600"}))
+    assert isinstance(result, FetchError)
+    assert "rate limited" in str(result)
+    assert "3600" in str(result)
+    assert result.status == 429
+    assert result.retry_after == 3600
+    assert len(rec.requests) == 1
+    assert sleeps == []
+
+
+def test_500_retried_then_fails(sleeps: list[float]) -> None:
+    result, rec = run_get(lambda r: httpx.Response(500))
+    assert isinstance(result, FetchError)
+    assert "HTTP 500" in str(result)
+    assert result.status == 500
+    assert len(rec.requests) == 1 + FAST.retries
+    assert len(sleeps) == FAST.retries
+    assert all(0 < delay <= 8 * 1.5 for delay in sleeps)
+
+
+def test_retries_zero(sleeps: list[float]) -> None:
+    settings = Settings(retries=0, max_retry_after=2, deadline=2, timeout=1)
+    result, rec = run_get(lambda r: httpx.Response(502), settings=settings)
+    assert isinstance(result, FetchError)
+    assert len(rec.requests) == 1
+    assert sleeps == []
+
+
+@pytest.mark.parametrize("status", [400, 403, 404, 410])
+def test_client_errors_not_retried(status: int, sleeps: list[float]) -> None:
+    result, rec = run_get(lambda r: httpx.Response(status))
+    assert isinstance(result, FetchError)
+    assert f"HTTP {status}" in str(result)
+    assert result.status == status
+    assert str(result).endswith("https://a.example.com/feed")
+    assert len(rec.requests) == 1
+    assert sleeps == []
+
+
+def test_connection_error_retried_then_fails(sleeps: list[float]) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    result, rec = run_get(answer)
+    assert isinstance(result, FetchError)
+    assert "connection failed" in str(result)
+    assert "connection refused" in str(result)
+    assert result.retryable
+    assert len(rec.requests) == 1 + FAST.retries
+    assert len(sleeps) == FAST.retries
+
+
+def test_connection_error_then_success(sleeps: list[float]) -> None:
+    calls = Counter[str]()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise httpx.ConnectError("reset", request=request)
+        return httpx.Response(200, content=b"ok")
+
+    result, _ = run_get(answer)
+    assert isinstance(result, Response)
+    assert calls["n"] == 2
+
+
+def test_read_timeout_is_retried(sleeps: list[float]) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("slow", request=request)
+
+    result, rec = run_get(answer)
+    assert isinstance(result, FetchError)
+    assert "timed out" in str(result)
+    assert len(rec.requests) == 1 + FAST.retries
+
+
+# --- size limits --------------------------------------------------------------------------------
+
+
+def test_too_large_by_content_length(sleeps: list[float]) -> None:
+    result, rec = run_get(lambda r: httpx.Response(200, content=b"x" * 2000), max_bytes=1000)
+    assert isinstance(result, FetchError)
+    assert "too large" in str(result)
+    assert "2,000 bytes declared" in str(result)
+    assert len(rec.requests) == 1  # a size limit is not worth a retry
+    assert sleeps == []
+
+
+def test_too_large_streamed_without_content_length() -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(20):
+            yield b"y" * 100
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        response = httpx.Response(200, content=chunks())
+        assert "content-length" not in response.headers
+        return response
+
+    result, rec = run_get(answer, max_bytes=1000)
+    assert isinstance(result, FetchError)
+    assert "too large" in str(result)
+    assert len(rec.requests) == 1
+
+
+def test_streamed_body_under_the_limit() -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for part in (b"<rss>", b"x" * 500, b"</rss>"):
+            yield part
+
+    result, _ = run_get(lambda r: httpx.Response(200, content=chunks()), max_bytes=1000)
+    assert isinstance(result, Response)
+    assert result.content == b"<rss>" + b"x" * 500 + b"</rss>"
+
+
+def test_settings_max_bytes_used_by_default() -> None:
+    settings = Settings(retries=0, max_retry_after=2, deadline=2, timeout=1, max_bytes=100)
+    result, _ = run_get(lambda r: httpx.Response(200, content=b"z" * 101), settings=settings)
+    assert isinstance(result, FetchError)
+    assert "too large" in str(result)
+
+
+async def _stream_of(*parts: bytes) -> AsyncIterator[bytes]:
+    for part in parts:
+        yield part
+
+
+def test_gzip_bomb_counted_after_decompression() -> None:
+    body = gzip.compress(b"\0" * 50_000)
+    assert len(body) < 1000
+    # the declared length is the small compressed size: only counting inflated bytes catches it
+    headers = {"Content-Encoding": "gzip", "Content-Length": str(len(body))}
+
+    result, _ = run_get(
+        lambda r: httpx.Response(200, content=_stream_of(body[:100], body[100:]), headers=headers), max_bytes=10_000
+    )
+    assert isinstance(result, FetchError)
+    assert "too large" in str(result)
+    assert "after decompression" in str(result)
+
+
+def test_gzip_body_decoded() -> None:
+    text = "深度学习入门：反向传播算法详解".encode()
+    result, rec = run_get(
+        lambda r: httpx.Response(200, content=gzip.compress(text), headers={"Content-Encoding": "gzip"})
+    )
+    assert isinstance(result, Response)
+    assert result.content == text
+    assert "gzip" in rec.requests[0].headers["accept-encoding"]
+
+
+def test_bad_gzip_is_fetch_error() -> None:
+    result, _ = run_get(
+        lambda r: httpx.Response(200, content=_stream_of(b"not gzip at all"), headers={"Content-Encoding": "gzip"})
+    )
+    assert isinstance(result, FetchError)
+    assert "bad content encoding" in str(result)
+
+
+# --- concurrency limits -------------------------------------------------------------------------
+
+
+def _host_limit_scenario(settings: Settings, slow_requests: int) -> tuple[int, int, bool]:
+    """`slow_requests` to slow.example.com block until fast.example.com has answered.
+
+    Returns (most slow requests in flight at once, slow requests in flight when fast answered, fast answered).
+    """
+    active = Counter[str]()
+    peak = Counter[str]()
+    release = asyncio.Event()
+    seen_when_fast_done = 0
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        host = request.url.host
+        active[host] += 1
+        peak[host] = max(peak[host], active[host])
+        try:
+            if host == "slow.example.com":
+                await release.wait()
+            return httpx.Response(200, content=host.encode())
+        finally:
+            active[host] -= 1
+
+    async def main() -> bool:
+        nonlocal seen_when_fast_done
+        async with HttpClient(settings, transport=httpx.MockTransport(answer)) as http:
+            slow = [asyncio.create_task(http.get(f"https://slow.example.com/{i}")) for i in range(slow_requests)]
+            fast = asyncio.create_task(http.get("https://fast.example.com/"))
+            try:
+                # a guard against a deadlock, not a timing assertion
+                await asyncio.wait_for(asyncio.shield(fast), timeout=1.5)
+                fast_ok = True
+                seen_when_fast_done = active["slow.example.com"]
+            except TimeoutError:
+                fast_ok = False
+            release.set()
+            results = await asyncio.gather(*slow, fast)
+            assert all(isinstance(r, Response) for r in results)
+            return fast_ok
+
+    fast_ok = asyncio.run(main())
+    return peak["slow.example.com"], seen_when_fast_done, fast_ok
+
+
+def test_per_host_limit_while_other_hosts_proceed() -> None:
+    settings = Settings(retries=0, max_retry_after=2, deadline=5, timeout=1, per_host=2)
+    peak, in_flight, fast_ok = _host_limit_scenario(settings, slow_requests=6)
+    assert fast_ok
+    assert peak == 2
+    assert in_flight == 2
+
+
+def test_requests_waiting_for_a_host_do_not_hold_global_slots() -> None:
+    settings = Settings(retries=0, max_retry_after=2, deadline=5, timeout=1, per_host=1, concurrency=2)
+    peak, _, fast_ok = _host_limit_scenario(settings, slow_requests=3)
+    assert peak == 1
+    assert fast_ok
+
+
+# --- Retry-After --------------------------------------------------------------------------------
+
+
+def test_parse_retry_after() -> None:
+    now = datetime(2024, 5, 22, 10, 0, 0, tzinfo=UTC)
+    assert parse_retry_after("120") == 120.0
+    assert parse_retry_after(" 0 ") == 0.0
+    assert parse_retry_after("Wed, 22 May 2024 10:01:30 GMT", now=now) == 90.0
+    assert parse_retry_after("Wed, 22 May 2024 09:00:00 GMT", now=now) == 0.0  # in the past
+    assert parse_retry_after(None) is None
+    assert parse_retry_after("") is None
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after("-5") is None

@@ -1,0 +1,243 @@
+"""aggregator.text: title keys, excerpts, truncation and read-more detection, content hashes."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aggregator.text import EXCERPT_CHARS, content_hash, looks_truncated, make_excerpt, strip_read_more, title_key
+
+ELLIPSIS = "…"
+
+# --- title_key ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        # full-width Latin (NFKC) and case
+        ("ＡＢＣ　Ｔｅｓｔ", "abc test"),
+        ("Attention Is All You Need", "attention is all you need"),
+        # CJK full-width punctuation is punctuation
+        ("深度学习入门：反向传播算法详解", "深度学习入门: 反向传播算法详解"),
+        ("深度学习入门：反向传播算法详解", "深度学习入门 反向传播算法详解"),
+        ("「機器學習」筆記，第一篇。", "機器學習 筆記 第一篇"),
+        ("【论文笔记】Transformer", "论文笔记 transformer"),
+        # spacing and ASCII punctuation
+        ("Hello,   World!!", "hello world"),
+        ("  leading and trailing  ", "leading and trailing"),
+        ("Straße", "STRASSE"),
+        ("nai\u0308ve", "naïve"),  # decomposed and composed forms
+    ],
+)
+def test_title_key_equal(a: str, b: str) -> None:
+    assert title_key(a) == title_key(b)
+
+
+def test_title_key_values() -> None:
+    assert title_key("深度学习入门：反向传播算法详解") == "深度学习入门 反向传播算法详解"
+    assert title_key("「機器學習」筆記，第一篇。") == "機器學習 筆記 第一篇"
+    assert title_key("ＡＢＣ　Ｔｅｓｔ") == "abc test"
+    assert title_key("") == ""
+    assert title_key("！？。") == ""
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Part 1", "Part 2"),
+        ("深度学习入门", "深度学习进阶"),
+        ("机器学习", "機器學習"),  # simplified and traditional are different titles
+    ],
+)
+def test_title_key_different(a: str, b: str) -> None:
+    assert title_key(a) != title_key(b)
+
+
+@settings(deadline=None)
+@given(st.text(max_size=80))
+def test_title_key_is_idempotent_and_tidy(title: str) -> None:
+    key = title_key(title)
+    assert title_key(key) == key
+    assert key == key.strip()
+    assert "  " not in key
+
+
+# --- make_excerpt -------------------------------------------------------------------------------
+
+
+def test_make_excerpt_short_text_unchanged() -> None:
+    assert make_excerpt("A short note about gradients.") == "A short note about gradients."
+    assert make_excerpt("深度学习入门：反向传播算法详解") == "深度学习入门：反向传播算法详解"
+    assert make_excerpt("") == ""
+
+
+def test_make_excerpt_collapses_whitespace() -> None:
+    assert make_excerpt("one\n two\t\tthree") == "one two three"
+
+
+def test_make_excerpt_exact_limit_not_cut() -> None:
+    text = "abcde fghij"
+    assert make_excerpt(text, len(text)) == text
+
+
+def test_make_excerpt_latin_cut_between_words() -> None:
+    text = " ".join(["gradient"] * 100)
+    excerpt = make_excerpt(text)
+    assert excerpt.endswith(ELLIPSIS)
+    body = excerpt[: -len(ELLIPSIS)]
+    assert len(body) <= EXCERPT_CHARS
+    assert all(word == "gradient" for word in body.split(" "))
+    assert text.startswith(body)
+
+
+def test_make_excerpt_never_cuts_a_latin_word() -> None:
+    text = "Backpropagation computes gradients efficiently through reverse-mode differentiation."
+    for limit in range(5, len(text)):
+        excerpt = make_excerpt(text, limit)
+        body = excerpt.removesuffix(ELLIPSIS)
+        assert text.startswith(body)
+        following = text[len(body) : len(body) + 1]
+        # the cut falls after a whole word: the next character is not a letter
+        assert not (body and body[-1].isalnum() and following.isalnum()), (limit, excerpt)
+
+
+def test_make_excerpt_trailing_punctuation_dropped() -> None:
+    assert make_excerpt("alpha, beta gamma delta", 6) == "alpha" + ELLIPSIS
+    assert make_excerpt("第一句话。第二句话。第三句话。", 5) == "第一句话" + ELLIPSIS
+
+
+def test_make_excerpt_cjk_counts_characters_and_uses_half_limit() -> None:
+    text = "反向传播算法是深度学习的核心，" * 20  # 300 CJK characters
+    excerpt = make_excerpt(text)
+    assert excerpt.endswith(ELLIPSIS)
+    body = excerpt[: -len(ELLIPSIS)]
+    assert len(body) <= EXCERPT_CHARS // 2
+    assert len(body) >= EXCERPT_CHARS // 2 - 2
+    assert text.startswith(body)
+
+
+def test_make_excerpt_japanese_and_korean() -> None:
+    ja = "この記事では、勾配降下法の基本的な考え方を説明します。" * 10
+    excerpt = make_excerpt(ja)
+    assert len(excerpt) <= EXCERPT_CHARS // 2 + 1
+    assert excerpt.endswith(ELLIPSIS)
+    ko = "이 글에서는 경사 하강법의 기본 개념을 설명합니다. " * 10
+    assert len(make_excerpt(ko)) <= EXCERPT_CHARS // 2 + 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The loss is $L = \\sum_i (y_i - \\hat y_i)^2$ and we minimise it with gradient descent steps.",
+        "Consider $$\\int_0^1 f(x)\\,dx = F(1) - F(0)$$ which is the fundamental theorem of calculus.",
+        "Inline \\(a^2 + b^2 = c^2\\) and display \\[e^{i\\pi} + 1 = 0\\] are both TeX delimiters here.",
+        "损失函数 $L(\\theta) = \\frac{1}{n}\\sum_{i=1}^{n} \\ell(f_\\theta(x_i), y_i)$ 的梯度可以用反向传播计算。" * 3,
+    ],
+)
+def test_make_excerpt_never_cuts_a_formula(text: str) -> None:
+    for limit in range(3, len(text), 3):
+        excerpt = make_excerpt(text, limit)
+        body = excerpt.removesuffix(ELLIPSIS)
+        assert text.startswith(body)
+        # balanced delimiters: a formula is either wholly in or wholly out
+        without_display = body.replace("$$", "")
+        assert body.count("$$") % 2 == 0, (limit, excerpt)
+        assert without_display.count("$") % 2 == 0, (limit, excerpt)
+        assert body.count("\\(") == body.count("\\)"), (limit, excerpt)
+        assert body.count("\\[") == body.count("\\]"), (limit, excerpt)
+
+
+def test_make_excerpt_formula_at_the_cut_is_left_out() -> None:
+    text = "The loss is $L = \\sum_i (y_i - \\hat y_i)^2$ and more words follow here"
+    assert make_excerpt(text, 20) == "The loss is" + ELLIPSIS
+
+
+@settings(deadline=None)
+@given(st.text(max_size=600), st.integers(min_value=1, max_value=300))
+def test_make_excerpt_is_a_prefix(text: str, limit: int) -> None:
+    collapsed = " ".join(text.split())
+    excerpt = make_excerpt(text, limit)
+    if len(collapsed) <= limit:
+        assert excerpt == collapsed
+    else:
+        assert excerpt.endswith(ELLIPSIS)
+        assert collapsed.startswith(excerpt[: -len(ELLIPSIS)])
+
+
+# --- looks_truncated / strip_read_more ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We derive the gradient step by step...",
+        "We derive the gradient step by step…",
+        "We derive the gradient [...]",
+        "We derive the gradient […]",
+        "We derive the gradient &hellip;",
+        "We derive the gradient. Read more »",
+        "We derive the gradient. Continue reading →",
+        "本文介绍反向传播算法 阅读全文",
+        "這篇文章整理了筆記 閱讀全文 »",
+        "이 글에서는 경사 하강법을 설명합니다 더 보기",
+        "勾配降下法を説明します 続きを読む",
+        "Trailing spaces too…   ",
+    ],
+)
+def test_looks_truncated(text: str) -> None:
+    assert looks_truncated(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["A complete sentence.", "深度学习入门：反向传播算法详解。", "Tell me more.", "", "Ends with a formula $x$"],
+)
+def test_not_truncated(text: str) -> None:
+    assert not looks_truncated(text)
+
+
+@pytest.mark.parametrize("text", ["Nobody uses Theano anymore", "The gradient vanishes evermore", "Sophomore"])
+def test_words_ending_in_more_are_not_read_more(text: str) -> None:
+    assert not looks_truncated(text)
+    assert strip_read_more(text) == text
+
+
+def test_wordpress_hellip_in_brackets_is_truncated() -> None:
+    assert looks_truncated("An introduction to attention [&hellip;]")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("We derive the gradient. Read more »", "We derive the gradient."),
+        ("We derive the gradient. READ MORE", "We derive the gradient."),
+        ("We derive the gradient. Continue reading →", "We derive the gradient."),
+        ("We derive the gradient. Read more >>", "We derive the gradient."),
+        ("本文介绍反向传播算法 阅读全文", "本文介绍反向传播算法"),
+        ("本文介绍反向传播算法 阅读更多 »", "本文介绍反向传播算法"),
+        ("這篇文章整理了筆記 閱讀全文", "這篇文章整理了筆記"),
+        ("경사 하강법을 설명합니다 더 보기", "경사 하강법을 설명합니다"),
+        ("勾配降下法を説明します 続きを読む", "勾配降下法を説明します"),
+        ("A plain excerpt.", "A plain excerpt."),
+        ("Read more about it below: the end.", "Read more about it below: the end."),
+    ],
+)
+def test_strip_read_more(text: str, expected: str) -> None:
+    assert strip_read_more(text) == expected
+
+
+# --- content_hash -------------------------------------------------------------------------------
+
+
+def test_content_hash() -> None:
+    h = content_hash("title", "text", "tag")
+    assert re.fullmatch(r"[0-9a-f]{32}", h)
+    assert h == content_hash("title", "text", "tag")
+    assert h != content_hash("title", "text", "tags")
+    # part boundaries matter
+    assert content_hash("ab", "c") != content_hash("a", "bc")
+    assert content_hash(None, "x") == content_hash("", "x")
