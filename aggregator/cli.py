@@ -20,13 +20,15 @@ from typing import Annotated, Any
 import typer
 
 from aggregator import __version__
-from aggregator.config import Config, find_config, load_config
+from aggregator.config import Config, Settings, find_config, load_config
 from aggregator.dates import parse_since, to_iso
 from aggregator.errors import AggError, ConfigError, LockedError
 from aggregator.export import FORMATS, FeedInfo, export_feed
 from aggregator.lock import exclusive
+from aggregator.models import KINDS
 from aggregator.pipeline import SourceReport, exit_code, run_fetch, select_sources
 from aggregator.store import Store
+from aggregator.urls import is_http_url
 
 EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 1, 2, 3
 
@@ -222,7 +224,7 @@ def digest(
     since: Annotated[str, typer.Option("--since", help="Window: 12h, 7d, 2w, or an ISO date.")] = "7d",
     fmt: Annotated[str, typer.Option("--format", "-f", help="md, html or json.")] = "md",
     out_file: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")] = None,
-    group_by: Annotated[str, typer.Option("--group-by", help="source or tag.")] = "source",
+    group_by: Annotated[str, typer.Option("--group-by", help="source, tag or paper (cited paper).")] = "source",
     source: Annotated[list[str] | None, typer.Option("--source", "-s", help="Only this source (repeatable).")] = None,
     config: ConfigOption = None,
     db: DbOption = None,
@@ -274,16 +276,145 @@ def export(
             posts = list(store.posts(since=start, limit=limit or None, sources=source or [], tags=tag or [], lang=lang))
         finally:
             store.close()
-        _write(export_feed(posts, fmt, FeedInfo(self_url=self_url), now), out_file)
+        info = FeedInfo(self_url=self_url, source_urls={s.name: s.url for s in cfg.sources})
+        _write(export_feed(posts, fmt, info, now), out_file)
 
 
 @app.command()
-def sources(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+def publish(
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the site into.", show_default=False)],
+    no_fetch: Annotated[bool, typer.Option("--no-fetch", help="Publish what is stored; fetch nothing.")] = False,
+    since: Annotated[str, typer.Option("--since", help="Window of the digest and page: 7d, 12h, ISO date.")] = "7d",
+    limit: Annotated[int, typer.Option("--limit", "-n", help="Newest N posts in each feed; 0 = every post.")] = 100,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="Public URL of the folder, for the feeds' self links.")
+    ] = None,
+    wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for another agg run to finish.")] = 600.0,
     config: ConfigOption = None,
     db: DbOption = None,
+    verbose: VerboseOption = False,
+    quiet: QuietOption = False,
 ) -> None:
+    """Fetch, then write atom.xml, rss.xml, feed.json, digest.md and index.html into a folder.
+
+    Each file is written to a temporary name and renamed, so readers never see half a file. An
+    overlapping run waits (--wait) for this one. Exit codes as for fetch: 0 all sources worked,
+    1 some failed (the files are still written), 2 usage or config error, 3 another run held the lock.
+    """
+    from aggregator.publish import FILES, PublishOptions, publish_site
+
+    out = Output(verbose, quiet)
+    with handled_errors():
+        if limit < 0:
+            raise ConfigError("--limit must be 0 (every post) or more")
+        if base_url is not None and not is_http_url(base_url):
+            raise ConfigError(f"--base-url: {base_url!r} is not an absolute http:// or https:// URL")
+        cfg = open_config(config)
+        now = now_utc()
+        options = PublishOptions(parse_since(since, now), now, limit, base_url, {s.name: s.url for s in cfg.sources})
+        with exclusive(cfg.database_path(db), wait=wait, what="agg publish"):
+            store, _ = open_store(cfg, db)
+            try:
+                reports = [] if no_fetch else _fetch_all(cfg, store, now, out)
+                publish_site(store, out_dir, options)
+            finally:
+                store.close()
+        if reports:
+            out.info(_summary_line(reports))
+        out.info(f"wrote {', '.join(FILES)} to {out_dir}")
+        code = exit_code(reports)
+    raise typer.Exit(code)
+
+
+def _fetch_all(cfg: Config, store: Store, now: datetime, out: Output) -> list[SourceReport]:
+    chosen = select_sources(cfg, [])
+    return asyncio.run(run_fetch(cfg, store, chosen, now=now, on_done=lambda r: _print_report(out, r)))
+
+
+sources_app = typer.Typer(
+    help="List, add, import and export sources (feeds.toml).", rich_markup_mode=None, no_args_is_help=False
+)
+app.add_typer(sources_app, name="sources")
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+@sources_app.callback(invoke_without_command=True)
+def sources(ctx: typer.Context, as_json: JsonOption = False, config: ConfigOption = None, db: DbOption = None) -> None:
     """List each configured source with its kind, last fetch, outcome, error streak and post count."""
+    if ctx.invoked_subcommand is None:
+        _list_sources(as_json, config, db)
+
+
+@sources_app.command("list")
+def sources_list(as_json: JsonOption = False, config: ConfigOption = None, db: DbOption = None) -> None:
+    """List each configured source (the same as `agg sources`)."""
+    _list_sources(as_json, config, db)
+
+
+@sources_app.command("add")
+def sources_add(
+    url: Annotated[str, typer.Argument(help="The blog, HackMD profile or feed URL.", show_default=False)],
+    name: Annotated[str | None, typer.Option("--name", help="Source name (default: the site's title).")] = None,
+    kind: Annotated[str, typer.Option("--kind", help="auto (detect), feed, hackmd, hexo, hugo or html.")] = "auto",
+    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tag for its posts (repeatable).")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Check that URL answers, detect its kind, and append it to feeds.toml (comments kept)."""
+    from aggregator.detect import default_name, detect_url
+    from aggregator.sourcefile import NewSource, add_sources
+
+    with handled_errors():
+        if kind not in KINDS:
+            raise ConfigError(f"--kind: {kind!r} is not one of {', '.join(KINDS)}")
+        if not is_http_url(url) or " " in url:
+            raise ConfigError(f"{url!r} is not an absolute http:// or https:// URL")
+        path = find_config(config)
+        settings = load_config(path).settings if path.exists() else Settings()
+        detected = asyncio.run(detect_url(settings, url))
+        chosen = detected.kind if kind == "auto" else kind
+        source = NewSource((name or default_name(detected)).strip(), url, chosen, tuple(tag or ()))
+        add_sources(path, [source])
+    print(f"added {source.name!r} [{chosen}{', detected' if kind == 'auto' else ''}] {url} to {path}")
+
+
+@sources_app.command("import")
+def sources_import(
+    file: Annotated[Path, typer.Argument(help="An OPML file (from a feed reader).", show_default=False)],
+    config: ConfigOption = None,
+) -> None:
+    """Append every subscription of an OPML file to feeds.toml; ones already there are skipped."""
+    from aggregator.opml import read_opml
+    from aggregator.sourcefile import NewSource, add_sources
+
+    with handled_errors():
+        found, warnings = read_opml(file)
+        path = find_config(config)
+        news = [NewSource(s.name, s.url, s.kind, s.tags) for s in found]
+        result = add_sources(path, news, skip_existing=True)
+    for warning in warnings:
+        print(f"agg: warning: {warning}", file=sys.stderr)
+    for source, why in result.skipped:
+        print(f"skipped {source.name!r}: {why}")
+    print(f"imported {len(result.added)} sources into {path} ({len(result.skipped)} already there)")
+
+
+@sources_app.command("export")
+def sources_export(
+    fmt: Annotated[str, typer.Option("--format", "-f", help="opml.")] = "opml",
+    out_file: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Write the configured sources as OPML, for a feed reader."""
+    from aggregator.opml import write_opml
+
+    with handled_errors():
+        if fmt != "opml":
+            raise ConfigError(f"--format: {fmt!r} is not one of opml")
+        cfg = open_config(config)
+        _write(write_opml(cfg.sources, now_utc()), out_file)
+
+
+def _list_sources(as_json: bool, config: str | None, db: str | None) -> None:
     with handled_errors():
         cfg = open_config(config)
         store, _ = open_store(cfg, db)

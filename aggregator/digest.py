@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from aggregator.papers import paper_keys
 from aggregator.store import Store, StoredPost
 
-GroupBy = Literal["source", "tag"]
-GROUPINGS: tuple[GroupBy, ...] = ("source", "tag")
+GroupBy = Literal["source", "tag", "paper"]
+GROUPINGS: tuple[GroupBy, ...] = ("source", "tag", "paper")
+NO_PAPER = "(no paper cited)"
 # more posts than this "updated" on one day in one source is a site rebuild (Hexo's mtime), not edits
 _REBUILD_THRESHOLD = 5
 
@@ -30,6 +32,8 @@ class DigestEntry:
     status: Literal["new", "updated"]
     excerpt: str
     tags: tuple[str, ...]
+    papers: tuple[str, ...] = ()  # paper keys (aggregator.papers: "arxiv:2301.00001", "doi:…") it cites
+    other_homes: tuple[str, ...] = ()  # URLs of the same story elsewhere (cross-posts); filled in later
 
 
 @dataclass(slots=True)
@@ -100,29 +104,42 @@ def build_digest(
         status = classify(post, since, rebuilds)
         if status is None:
             continue
-        entries.append(
-            DigestEntry(
-                post.title,
-                post.url,
-                post.source,
-                post.author,
-                post.date if status == "new" else (post.changed_at or post.updated or post.date),
-                status,
-                post.summary,
-                post.tags,
-            )
-        )
+        entries.append(_entry(post, status))
     entries.sort(key=lambda e: e.date, reverse=True)
     return Digest(since, now, group_entries(entries, group_by), store.failures_since(since))
 
 
+def _entry(post: StoredPost, status: Literal["new", "updated"]) -> DigestEntry:
+    return DigestEntry(
+        post.title,
+        post.url,
+        post.source,
+        post.author,
+        post.date if status == "new" else (post.changed_at or post.updated or post.date),
+        status,
+        post.summary,
+        post.tags,
+        papers=paper_keys(f"{post.title}\n{post.summary}\n{post.content_text}", post.content_html),
+    )
+
+
+def _group_keys(entry: DigestEntry, group_by: GroupBy) -> list[str]:
+    if group_by == "source":
+        return [entry.source]
+    if group_by == "tag":
+        return list(entry.tags) or ["(untagged)"]
+    return list(entry.papers) or [NO_PAPER]
+
+
 def group_entries(entries: Iterable[DigestEntry], group_by: GroupBy) -> list[DigestGroup]:
-    """Entries into groups by source or by tag (a post with several tags appears under each)."""
+    """Entries into groups by source, tag or cited paper (a post under each of its tags or papers).
+
+    Groups are in name order; posts that name no paper come last when grouping by paper.
+    """
     groups: dict[str, DigestGroup] = defaultdict(lambda: DigestGroup(""))
     for entry in entries:
-        keys = [entry.source] if group_by == "source" else (list(entry.tags) or ["(untagged)"])
-        for key in keys:
+        for key in _group_keys(entry, group_by):
             group = groups[key]
             group.name = key
             group.entries.append(entry)
-    return [groups[k] for k in sorted(groups, key=str.casefold)]
+    return [groups[k] for k in sorted(groups, key=lambda k: (k == NO_PAPER, k.casefold()))]

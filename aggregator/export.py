@@ -1,26 +1,37 @@
 """The merged feed: Atom 1.0 and RSS 2.0 through feedgen (the only module that imports it), and JSON Feed 1.1.
 
-Stored content is already sanitised and its links absolute, so exporting is formatting only.
-Entry ids are the canonical URLs: stable between runs, unique across sources.
+Written to pass the W3C Feed Validation Service: entry ids are canonical URLs (stable between runs,
+unique across sources), dates are RFC 3339 (Atom, JSON) or RFC 822 (RSS), every URL is absolute,
+each entry names its author and its source site (Atom `<source>` with id/title/link/updated, RSS
+`<source url>` and `dc:creator`), and `updated` moves only when a post really changed.
+Content is sanitised again on the way out (idempotent), so no output ever carries script.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
+from feedgen.entry import FeedEntry
+from feedgen.ext.base import BaseEntryExtension
 from feedgen.feed import FeedGenerator
+from feedgen.util import xml_elem
 
 from aggregator import __version__
 from aggregator.dates import to_iso
+from aggregator.sanitize import sanitize_html
 from aggregator.store import StoredPost
 
 Format = Literal["atom", "rss", "json"]
 FORMATS: tuple[Format, ...] = ("atom", "rss", "json")
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+FEED_ID = "tag:agg,2026:merged-feed"  # used only when the feed's own URL is unknown
+_PLACEHOLDER_HOME = "https://example.invalid/"  # RSS requires a channel link; pass --self-url to avoid it
+_MIME = {"atom": "application/atom+xml", "rss": "application/rss+xml", "json": "application/feed+json"}
+_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +42,16 @@ class FeedInfo:
     self_url: str | None = None  # where the feed will be published, for the `self` link
     home_url: str | None = None
     description: str = "Posts from every source agg follows, newest first."
+    source_urls: Mapping[str, str] = field(default_factory=dict)  # source name -> its site URL
+
+    @property
+    def home(self) -> str:
+        """The channel / alternate link: the home page, else the folder the feed lives in."""
+        if self.home_url:
+            return self.home_url
+        if self.self_url:
+            return self.self_url.rsplit("/", 1)[0] + "/"
+        return _PLACEHOLDER_HOME
 
 
 def export_feed(posts: Sequence[StoredPost], fmt: Format, info: FeedInfo, now: datetime) -> str:
@@ -40,76 +61,146 @@ def export_feed(posts: Sequence[StoredPost], fmt: Format, info: FeedInfo, now: d
     return _xml_feed(posts, fmt, info, now)
 
 
-def _feed_updated(posts: Sequence[StoredPost], now: datetime) -> datetime:
-    # the newest real change, so `updated` moves only when a post does
-    stamps = [p.changed_at or p.updated or p.date for p in posts]
-    return max(stamps) if stamps else now
+def entry_updated(post: StoredPost) -> datetime:
+    """When a post last really changed: agg's change time, else the source's, never before publication."""
+    return max(post.date, post.changed_at or post.updated or post.date)
+
+
+def feed_updated(posts: Sequence[StoredPost], now: datetime) -> datetime:
+    """The newest real change, so the feed's `updated` moves only when a post does."""
+    return max((entry_updated(p) for p in posts), default=now)
+
+
+def common_language(posts: Sequence[StoredPost]) -> str | None:
+    """The language every post shares, or None (a mixed feed declares none rather than a wrong one)."""
+    langs = {p.lang for p in posts}
+    return langs.pop() if len(langs) == 1 else None
+
+
+class _EntryExtras(BaseEntryExtension):  # type: ignore[misc]
+    """What feedgen cannot say itself: a full Atom `<source>`, RSS `<source url>` and entry xml:lang."""
+
+    def __init__(self) -> None:
+        self.post: StoredPost | None = None
+        self.source_url: str | None = None
+        self.source_updated: datetime | None = None
+
+    def extend_atom(self, entry: Any) -> Any:
+        if self.post is None:
+            return entry
+        if self.post.lang:
+            entry.set(_XML_LANG, self.post.lang)
+        source = xml_elem("source", entry)
+        if self.source_url:
+            xml_elem("id", source).text = self.source_url
+        xml_elem("title", source).text = self.post.source
+        if self.source_url:
+            xml_elem("link", source, rel="alternate", href=self.source_url)
+        if self.source_updated:
+            xml_elem("updated", source).text = self.source_updated.isoformat()
+        return entry
+
+    def extend_rss(self, item: Any) -> Any:
+        if self.post is not None and self.source_url:
+            xml_elem("source", item, url=self.source_url).text = self.post.source
+        return item
 
 
 def _xml_feed(posts: Sequence[StoredPost], fmt: Format, info: FeedInfo, now: datetime) -> str:
     generator = FeedGenerator()
-    self_url = info.self_url or "urn:agg:merged-feed"
-    generator.id(info.self_url or "urn:agg:merged-feed")
+    generator.load_extension("dc", atom=False, rss=True)
+    generator.id(info.self_url or FEED_ID)
     generator.title(info.title)
     generator.author({"name": "agg"})
     generator.generator("agg", version=__version__)
     generator.description(info.description)
     generator.subtitle(info.description)
-    generator.link(href=info.home_url or info.self_url or "https://example.invalid/", rel="alternate")
     if info.self_url:
-        generator.link(href=self_url, rel="self")
-    generator.updated(_feed_updated(posts, now))
-    generator.lastBuildDate(_feed_updated(posts, now))
-    generator.language("mul")
+        generator.link(href=info.self_url, rel="self", type=_MIME[fmt])
+    generator.link(href=info.home, rel="alternate")  # last, because feedgen makes the last link RSS's <link>
+    updated = feed_updated(posts, now)
+    generator.updated(updated)
+    generator.lastBuildDate(updated)
+    language = common_language(posts)
+    if language:
+        generator.language(language)
+    per_source = _source_updated(posts)
     for post in posts:
-        _add_entry(generator, post)
+        added = generator.add_entry(
+            _entry(post, info.source_urls.get(post.source), per_source.get(post.source)), order="append"
+        )
+        added.dc.dc_creator(post.author or post.source)  # the dc extension attaches in add_entry
     data: bytes = generator.atom_str(pretty=True) if fmt == "atom" else generator.rss_str(pretty=True)
     return data.decode("utf-8")
 
 
-def _add_entry(generator: FeedGenerator, post: StoredPost) -> None:
-    entry = generator.add_entry(order="append")
+def _source_updated(posts: Iterable[StoredPost]) -> dict[str, datetime]:
+    newest: dict[str, datetime] = {}
+    for post in posts:
+        stamp = entry_updated(post)
+        if post.source not in newest or stamp > newest[post.source]:
+            newest[post.source] = stamp
+    return newest
+
+
+def _entry(post: StoredPost, source_url: str | None, source_updated: datetime | None) -> FeedEntry:
+    entry = FeedEntry()
+    entry.register_extension("agg", _EntryExtras)
+    extras: _EntryExtras = entry.agg
+    extras.post, extras.source_url, extras.source_updated = post, source_url, source_updated
     entry.id(post.canonical_url)
     entry.guid(post.canonical_url, permalink=True)
     entry.title(post.title)
     entry.link(href=post.url, rel="alternate")
     entry.published(post.date)
-    entry.updated(post.changed_at or post.updated or post.date)
+    entry.updated(entry_updated(post))
     entry.author({"name": post.author or post.source})
-    if post.content_html:
-        entry.content(post.content_html, type="html")
+    content = sanitize_html(post.content_html)
+    if content:
+        entry.content(content, type="html")
     if post.summary:
-        entry.summary(post.summary)  # feedgen also uses it as the RSS <description>
+        entry.summary(post.summary)  # plain text; feedgen also uses it as the RSS <description>
     for tag in post.tags:
         entry.category(term=tag)
-    entry.source(url=post.url, title=post.source)
+    return entry
 
 
 def json_feed(posts: Iterable[StoredPost], info: FeedInfo) -> str:
     """JSON Feed 1.1 (https://jsonfeed.org/version/1.1); agg's own fields are under `_agg`."""
+    items = list(posts)
     feed: dict[str, object] = {"version": JSON_FEED_VERSION, "title": info.title, "description": info.description}
-    if info.home_url:
-        feed["home_page_url"] = info.home_url
+    if info.home_url or info.self_url:
+        feed["home_page_url"] = info.home
     if info.self_url:
         feed["feed_url"] = info.self_url
-    feed["items"] = [_json_item(p) for p in posts]
+    feed["authors"] = [{"name": "agg"}]
+    language = common_language(items)
+    if language:
+        feed["language"] = language
+    feed["items"] = [_json_item(p, info.source_urls.get(p.source)) for p in items]
     return json.dumps(feed, ensure_ascii=False, indent=1)
 
 
-def _json_item(post: StoredPost) -> dict[str, object]:
+def _json_item(post: StoredPost, source_url: str | None) -> dict[str, object]:
     item: dict[str, object] = {
         "id": post.canonical_url,
         "url": post.url,
         "title": post.title,
-        "content_html": post.content_html,
+        "content_html": sanitize_html(post.content_html),
         "content_text": post.content_text,
-        "summary": post.summary,
         "date_published": to_iso(post.date),
-        "date_modified": to_iso(post.changed_at or post.updated or post.date),
+        "date_modified": to_iso(entry_updated(post)),
         "authors": [{"name": post.author or post.source}],
         "tags": list(post.tags),
-        "_agg": {"source": post.source, "status": post.status, "first_seen": to_iso(post.first_seen)},
+        "_agg": {
+            "source": post.source,
+            "source_url": source_url,
+            "status": post.status,
+            "first_seen": to_iso(post.first_seen),
+        },
     }
+    if post.summary:
+        item["summary"] = post.summary
     if post.lang:
         item["language"] = post.lang
     return item

@@ -6,12 +6,16 @@ The only module that imports jinja2. HTML templates autoescape everything they p
 from __future__ import annotations
 
 import json
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from aggregator.dates import to_iso
 from aggregator.digest import Digest
+
+if TYPE_CHECKING:  # publish imports this module; the page type is only needed for checking
+    from aggregator.publish import IndexPage
 
 DigestFormat = Literal["md", "html", "json"]
 DIGEST_FORMATS: tuple[DigestFormat, ...] = ("md", "html", "json")
@@ -26,6 +30,17 @@ _ENV = Environment(
 _ENV.filters["day"] = lambda value: f"{value:%Y-%m-%d}"
 _ENV.filters["md_text"] = lambda value: _markdown_escape(value or "")
 _ENV.filters["md_link"] = lambda value: (value or "").replace(" ", "%20").replace(")", "%29")
+_ENV.filters["hm"] = lambda value: f"{value:%H:%M}"
+_ENV.filters["long_day"] = lambda value: f"{value:%A, %Y-%m-%d}"
+
+
+def safe_url(url: str | None) -> str:
+    """The URL if it is http(s), else "#": no `javascript:` or `data:` link can reach a page."""
+    value = (url or "").strip()
+    return value if urlsplit(value).scheme.lower() in ("http", "https") else "#"
+
+
+_ENV.filters["safe_url"] = safe_url
 
 
 def _markdown_escape(text: str) -> str:
@@ -41,6 +56,11 @@ def render_digest(digest: Digest, fmt: DigestFormat) -> str:
         return digest_json(digest)
     template = _ENV.get_template("digest.md.j2" if fmt == "md" else "digest.html.j2")
     return template.render(digest=digest)
+
+
+def render_index(page: IndexPage) -> str:
+    """The static home page of `agg publish`: one self-contained HTML file, every value escaped."""
+    return _ENV.get_template("index.html.j2").render(page=page, digest=page.digest, chart=page.chart)
 
 
 def digest_json(digest: Digest) -> str:
@@ -62,6 +82,8 @@ def digest_json(digest: Digest) -> str:
                         "status": e.status,
                         "excerpt": e.excerpt,
                         "tags": list(e.tags),
+                        "papers": list(e.papers),
+                        "other_homes": list(e.other_homes),
                     }
                     for e in group.entries
                 ],
