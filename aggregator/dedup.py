@@ -1,0 +1,400 @@
+"""One story per post: near-duplicate posts across sources grouped, never deleted.
+
+    records | shingle | bottom-k MinHash sketch | candidates (shared sketch values) | verify | union-find
+
+Tokens are Latin/Hangul words and single Han/kana characters, folded (NFKC, case, Traditional to
+Simplified, every number one token, URLs dropped, TeX kept as its words): mixed Chinese-English prose
+is one stream. A shingle is 4 tokens (a character 4-gram in Chinese, a word 4-gram in English; 4, not 3,
+so stock phrases like "in this paper we" or "的一个" do not make unrelated posts alike). A post keeps
+its SKETCH smallest 64-bit shingle hashes (bottom-k MinHash: one hash and one C-level sort, where K
+permutations cost K times as much in pure Python). Posts sharing INDEXED-smallest values are candidates
+(LSH, one value per band), judged (`judge`) on the sketch estimate, or on exact shingle sets when the
+estimate is within its error margin of a threshold.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+import unicodedata
+import zlib
+from array import array
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from itertools import combinations
+from typing import Literal
+
+from aggregator.chinese import to_simplified
+from aggregator.text import title_key
+
+_CJK = "\u2e80-\u9fff\u3040-\u30ff\uf900-\ufaff"
+_TOKEN = re.compile(rf"[^\W{_CJK}]+|[{_CJK}]")
+_URL = re.compile(r"(?:https?://|www\.)[!-~]+")
+SHINGLE = 4
+SKETCH = 128  # sketch values kept per post: Jaccard estimates within about +-0.04
+INDEXED = 16  # the smallest of them index candidates: J >= 0.5 pairs share >= 2 of them but 1 in 4000
+MAX_TOKENS = 20_000  # a book-length post is judged by its first 20k tokens: bounded cost per post
+# tuple hashing is CPython's: a stored fingerprint is reused only under the same version and interpreter
+FINGERPRINT_VERSION = f"1-{SHINGLE}-{SKETCH}-{sys.implementation.cache_tag}"
+
+
+@dataclass(frozen=True, slots=True)
+class DupRecord:
+    """What grouping needs of one post. `kind` is the kind of its source: "blog", "feed" or "hackmd"."""
+
+    id: int
+    url: str
+    source: str
+    title: str
+    author: str | None
+    published: datetime | None
+    text: str
+    kind: str = "blog"
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """A post's bottom-k sketch (smallest shingle hashes, ascending) and its number of distinct shingles;
+    storable as `to_bytes()` (8 bytes a value) while FINGERPRINT_VERSION stays the same."""
+
+    sketch: tuple[int, ...]
+    size: int
+
+    def to_bytes(self) -> bytes:
+        return array("q", self.sketch).tobytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes, size: int) -> Fingerprint:
+        return cls(tuple(array("q", data)), size)
+
+
+@dataclass(frozen=True, slots=True)
+class PairScore:
+    """The evidence about two posts and the verdict: `rule` names the rule that grouped them or kept them apart."""
+
+    a: int
+    b: int
+    jaccard: float
+    containment: float
+    title: float
+    same_author: bool
+    sizes: tuple[int, int]
+    grouped: bool
+    rule: str
+    exact: bool = True  # False: scores estimated from the sketches, which left no doubt about the verdict
+
+    @property
+    def score(self) -> float:
+        """One number to sort and show: text similarity, with containment counting a little less."""
+        return round(max(self.jaccard, 0.9 * self.containment), 3)
+
+
+@dataclass(frozen=True, slots=True)
+class StoryGroup:
+    """Posts that are one story: the primary first in `members`, and the pairs that joined them."""
+
+    primary: int
+    members: tuple[int, ...]
+    pairs: tuple[PairScore, ...]
+
+    @property
+    def alternates(self) -> tuple[int, ...]:
+        return tuple(m for m in self.members if m != self.primary)
+
+
+@dataclass(frozen=True, slots=True)
+class DedupPolicy:
+    """Thresholds and the primary choice. `primary`: "earliest" (then blog over HackMD within
+    `tie_window`) or "prefer-kind" (the best-ranked kind of source first, then the earliest)."""
+
+    primary: Literal["earliest", "prefer-kind"] = "earliest"
+    tie_window: timedelta = timedelta(days=1)
+    kind_rank: tuple[str, ...] = ("blog", "feed", "hackmd")
+    min_shingles: int = 50  # below this a text is "short": same title and near-identical text, or never
+    near_identical: float = 0.8  # Jaccard that groups whatever the titles and authors say
+    similar: float = 0.6  # Jaccard that groups with a similar title or the same author
+    similar_title: float = 0.5
+    contained: float = 0.9  # containment that groups a note and its longer version...
+    contained_min_shingles: int = 300  # ...when the note is longer than a quoted abstract
+    contained_min_jaccard: float = 0.3
+    min_shared: int = 2  # of their INDEXED smallest sketch values, two posts must share this many to be compared
+    max_posting: int = 64  # a sketch value in more posts than this is boilerplate, not evidence
+
+
+DEFAULT_POLICY = DedupPolicy()
+Splits = Iterable[frozenset[int]]  # sets of post ids the user split apart: no two of one set are ever grouped
+
+
+class _TokenIds(dict[str, int]):
+    """A stable number per token, computed once per distinct token: the token is folded here (NFKC,
+    case, Traditional to Simplified) so the text itself never is, and every bare number is one token."""
+
+    def __missing__(self, token: str) -> int:
+        folded = to_simplified(unicodedata.normalize("NFKC", token).casefold())
+        value = self[token] = 0 if folded.isdecimal() else zlib.crc32(folded.encode("utf-8", "surrogatepass"))
+        return value
+
+
+_IDS = _TokenIds()
+
+
+def tokens(text: str) -> list[str]:
+    """The comparison tokens of `text`, unfolded: Latin/Hangul words and single Han/kana characters, URLs left out."""
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)  # "nai\u0308ve" must be one word, as "naïve" is
+    return _TOKEN.findall(_URL.sub(" ", text))[:MAX_TOKENS]
+
+
+def shingles(text: str) -> frozenset[int]:
+    """The set of 64-bit hashes of every run of SHINGLE folded tokens (of the whole text when it is shorter)."""
+    if len(_IDS) > 2_000_000:
+        _IDS.clear()  # bound the cache in long-running processes
+    ids = list(map(_IDS.__getitem__, tokens(text)))
+    if len(ids) < SHINGLE:
+        return frozenset([hash(tuple(ids))]) if ids else frozenset()
+    # a tuple of ints hashes the same in every CPython process (no hash randomisation for ints)
+    return frozenset(map(hash, zip(*(ids[i:] for i in range(SHINGLE)), strict=False)))
+
+
+def fingerprint(text: str) -> Fingerprint:
+    """The bottom-k sketch of a text: computed once per post (and storable), it is all candidate search needs."""
+    shingle_set = shingles(text)
+    size = len(shingle_set)
+    if size > 4 * SKETCH:
+        # hashes are uniform over 64 bits: the k smallest are almost surely under k*4/size of the range
+        cut = -(2**63) + (2**64 // size) * 4 * SKETCH
+        low = sorted(filter(cut.__gt__, shingle_set))
+        if len(low) >= SKETCH:
+            return Fingerprint(tuple(low[:SKETCH]), size)
+    return Fingerprint(tuple(sorted(shingle_set)[:SKETCH]), size)
+
+
+def title_similarity(a: str, b: str) -> float:
+    """Dice coefficient of the folded title tokens (words, and Han characters one by one); 0 to 1."""
+    ta, tb = (frozenset(_TOKEN.findall(to_simplified(title_key(title)))) for title in (a, b))
+    if not ta or not tb:
+        return 0.0
+    return 2 * len(ta & tb) / (len(ta) + len(tb))
+
+
+def same_author(a: DupRecord, b: DupRecord) -> bool | None:
+    """True or False when both posts name an author, None when either does not."""
+    names = [title_key(record.author or "") for record in (a, b)]
+    return names[0] == names[1] if all(names) else None
+
+
+def score_pair(a: DupRecord, b: DupRecord, policy: DedupPolicy = DEFAULT_POLICY, *, split: bool = False) -> PairScore:
+    """Compare two posts on their exact shingle sets and judge them (see `judge`); a split pair is never one story."""
+    pair = _score(a, b, shingles(a.text), shingles(b.text), policy)
+    return replace(pair, grouped=False, rule="split by the user") if split else pair
+
+
+def _score(a: DupRecord, b: DupRecord, sa: frozenset[int], sb: frozenset[int], policy: DedupPolicy) -> PairScore:
+    inter = len(sa & sb)
+    union = len(sa) + len(sb) - inter
+    jaccard = inter / union if union else 0.0
+    containment = inter / min(len(sa), len(sb)) if sa and sb else 0.0
+    return _pair(a, b, (jaccard, containment), (len(sa), len(sb)), policy)
+
+
+def _pair(
+    a: DupRecord, b: DupRecord, scores: tuple[float, float], sizes: tuple[int, int], policy: DedupPolicy
+) -> PairScore:
+    title = title_similarity(a.title, b.title)
+    author = same_author(a, b)
+    grouped, rule = judge(scores[0], scores[1], title, author, sizes, policy)
+    if a.id > b.id:
+        a, b, sizes = b, a, (sizes[1], sizes[0])
+    return PairScore(a.id, b.id, scores[0], scores[1], title, bool(author), sizes, grouped, rule)
+
+
+def estimate(fa: Fingerprint, fb: Fingerprint) -> tuple[float, float, float]:
+    """Jaccard and containment estimated from two sketches, and a margin of about three standard errors
+    (0 when both sketches hold their whole shingle sets, and the estimate is exact)."""
+    if not (fa.sketch and fb.sketch):
+        return 0.0, 0.0, 0.0
+    in_a, in_b = set(fa.sketch), set(fb.sketch)
+    smallest = sorted(in_a | in_b)[:SKETCH]  # the bottom-k of the union
+    jaccard = sum(1 for value in smallest if value in in_a and value in in_b) / len(smallest)
+    margin = (
+        0.0 if max(fa.size, fb.size) <= SKETCH else 3 * math.sqrt(max(jaccard * (1 - jaccard), 0.02) / len(smallest))
+    )
+    return jaccard, _containment(jaccard, fa.size, fb.size), margin
+
+
+def _containment(jaccard: float, size_a: int, size_b: int) -> float:
+    """The share of the smaller set inside the larger, implied by their Jaccard index and sizes."""
+    inter = jaccard * (size_a + size_b) / (1 + jaccard)
+    return min(1.0, inter / max(1, min(size_a, size_b)))
+
+
+def _estimated_pair(
+    a: DupRecord, b: DupRecord, fa: Fingerprint, fb: Fingerprint, policy: DedupPolicy, *, certain: bool
+) -> PairScore | None:
+    """The pair judged on sketch estimates; None if the margin leaves it in doubt and text can settle it."""
+    jaccard, containment, margin = estimate(fa, fb)
+    sizes = (fa.size, fb.size)
+    title, author = title_similarity(a.title, b.title), same_author(a, b)
+    low, high = max(0.0, jaccard - margin), min(1.0, jaccard + margin)
+    verdicts = {judge(j, _containment(j, *sizes), title, author, sizes, policy)[0] for j in (low, high)}
+    if len(verdicts) > 1 and not certain:
+        return None
+    return replace(_pair(a, b, (jaccard, containment), sizes, policy), exact=margin == 0.0)
+
+
+def judge(
+    jaccard: float, containment: float, title: float, author: bool | None, sizes: tuple[int, int], policy: DedupPolicy
+) -> tuple[bool, str]:
+    """Whether two posts are one story, and the rule that says so (or why not). First match wins."""
+    p = policy
+    if min(sizes) < p.min_shingles:
+        if title >= 0.999 and jaccard >= 0.9:
+            return True, "short texts with the same title and near-identical text"
+        return False, f"short text (under {p.min_shingles} shingles) without the same title and near-identical text"
+    if jaccard >= p.near_identical:
+        return True, f"near-identical text (Jaccard >= {p.near_identical})"
+    if title >= 0.999 and containment >= p.contained:
+        return True, f"the same title, and one text is an excerpt of the other (containment >= {p.contained})"
+    # two people's notes on one paper share titles and quoted abstracts: only the body decides for them
+    backed = author is True or (author is None and title >= p.similar_title)
+    if jaccard >= p.similar and backed:
+        return True, f"similar text (Jaccard >= {p.similar}) with {'the same author' if author else 'a similar title'}"
+    holds = containment >= p.contained and min(sizes) >= p.contained_min_shingles
+    if holds and jaccard >= p.contained_min_jaccard and backed:
+        return True, f"one text holds the other (containment >= {p.contained}) with a similar title or author"
+    if author is False and jaccard >= p.similar:
+        return False, "different authors: only near-identical text would make one story"
+    return False, f"text not similar enough (Jaccard {jaccard:.2f}, containment {containment:.2f})"
+
+
+def candidate_pairs(prints: Sequence[Fingerprint], policy: DedupPolicy = DEFAULT_POLICY) -> list[tuple[int, int]]:
+    """Index pairs (i < j) of fingerprints sharing at least `min_shared` sketch values, in sorted order."""
+    postings: dict[int, list[int]] = defaultdict(list)
+    for index, fp in enumerate(prints):
+        for value in fp.sketch[:INDEXED]:
+            postings[value].append(index)
+    shared: dict[tuple[int, int], int] = defaultdict(int)
+    for posting in postings.values():
+        if 1 < len(posting) <= policy.max_posting:
+            for pair in combinations(posting, 2):
+                shared[pair] += 1
+    # a short text's sketch is its whole set: one shared shingle out of a handful already counts
+    return sorted(
+        pair
+        for pair, count in shared.items()
+        if count >= min(policy.min_shared, len(prints[pair[0]].sketch), len(prints[pair[1]].sketch), INDEXED)
+    )
+
+
+def _same_titles(ordered: Sequence[DupRecord], policy: DedupPolicy) -> set[tuple[int, int]]:
+    """Index pairs of posts with the same folded title: a feed's excerpt of a long post shares too few
+    sketch values with it to be found by them."""
+    by_title: dict[str, list[int]] = defaultdict(list)
+    for index, record in enumerate(ordered):
+        if key := to_simplified(title_key(record.title)):
+            by_title[key].append(index)
+    return {pair for same in by_title.values() if len(same) <= policy.max_posting for pair in combinations(same, 2)}
+
+
+def group_stories(
+    records: Sequence[DupRecord],
+    policy: DedupPolicy = DEFAULT_POLICY,
+    splits: Splits = (),
+    fingerprints: Mapping[int, Fingerprint] | None = None,
+    load_text: Callable[[int], str] | None = None,
+) -> list[StoryGroup]:
+    """The groups of two or more posts that are one story, by primary id; deterministic whatever the order of
+    `records`, and no two ids of a set in `splits` in one group. `fingerprints` (by id) may come from a cache.
+    Pairs whose estimate is near a threshold are checked on exact shingle sets, from each record's text or,
+    for a record without one (to save memory), from `load_text(id)`."""
+    ordered = sorted({r.id: r for r in records}.values(), key=lambda r: r.id)
+    prints = [(fingerprints or {}).get(r.id) or fingerprint(r.text) for r in ordered]
+    split_pairs = _split_pairs(splits)
+    sets: dict[int, frozenset[int]] = {}
+
+    def exact_set(index: int) -> frozenset[int]:
+        if index not in sets:
+            record = ordered[index]
+            sets[index] = shingles(record.text or (load_text(record.id) if load_text else ""))
+        return sets[index]
+
+    edges: list[PairScore] = []
+    for i, j in sorted(set(candidate_pairs(prints, policy)) | _same_titles(ordered, policy)):
+        a, b = ordered[i], ordered[j]
+        if frozenset((a.id, b.id)) in split_pairs:
+            continue
+        has_text = bool((a.text or load_text) and (b.text or load_text))
+        pair = _estimated_pair(a, b, prints[i], prints[j], policy, certain=not has_text)
+        if pair is None:
+            pair = _score(a, b, exact_set(i), exact_set(j), policy)
+        if pair.grouped:
+            edges.append(pair)
+    by_id, groups = {r.id: r for r in ordered}, _union(edges, split_pairs)
+    where = {m: n for n, ids in enumerate(groups) for m in ids}
+    pairs: list[list[PairScore]] = [[] for _ in groups]
+    for edge in edges:
+        if where.get(edge.a, -1) == where.get(edge.b, -2):
+            pairs[where[edge.a]].append(edge)
+    stories = []
+    for ids, joined in zip(groups, pairs, strict=True):
+        primary = choose_primary([by_id[m] for m in ids], policy).id
+        stories.append(StoryGroup(primary, (primary, *(m for m in ids if m != primary)), tuple(joined)))
+    return stories
+
+
+def _split_pairs(splits: Splits) -> set[frozenset[int]]:
+    """Every pair inside each split set: a set of three ids means all three stay apart."""
+    return {frozenset(pair) for ids in splits for pair in combinations(sorted(ids), 2)}
+
+
+def _union(edges: list[PairScore], split_pairs: set[frozenset[int]]) -> list[list[int]]:
+    """Union-find over the edges, strongest first; a merge that would join a split pair is skipped."""
+    parent = {x: x for edge in edges for x in (edge.a, edge.b)}
+    members = {x: [x] for x in parent}
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for edge in sorted(edges, key=lambda e: (-e.score, e.a, e.b)):
+        ra, rb = find(edge.a), find(edge.b)
+        if ra == rb or any(frozenset((x, y)) in split_pairs for x in members[ra] for y in members[rb]):
+            continue
+        keep, gone = min(ra, rb), max(ra, rb)
+        parent[gone] = keep
+        members[keep] += members.pop(gone)
+    groups = [sorted(group) for root, group in members.items() if parent[root] == root and len(group) > 1]
+    return sorted(groups)
+
+
+def choose_primary(records: Sequence[DupRecord], policy: DedupPolicy = DEFAULT_POLICY) -> DupRecord:
+    """The home of a story. "earliest": the first published; among those within `tie_window` of it, the
+    best-ranked kind (a blog over HackMD). "prefer-kind": the best-ranked kind, then the earliest.
+    Undated posts come after dated ones; the lowest id breaks any remaining tie."""
+
+    ranks = {kind: n for n, kind in enumerate(policy.kind_rank)}
+
+    def key(r: DupRecord) -> tuple[int, float, int]:
+        return ranks.get(r.kind, len(ranks)), r.published.timestamp() if r.published else math.inf, r.id
+
+    if policy.primary == "prefer-kind":
+        return min(records, key=key)
+    first = min(key(r)[1] for r in records)
+    return min((r for r in records if key(r)[1] <= first + policy.tie_window.total_seconds()), key=key)
+
+
+def explain(a: DupRecord, b: DupRecord, policy: DedupPolicy = DEFAULT_POLICY, splits: Splits = ()) -> str:
+    """Why two posts are, or are not, one story: the scores and the rule that decided, in one paragraph."""
+    pair = score_pair(a, b, policy, split=frozenset((a.id, b.id)) in _split_pairs(splits))
+    verdict = "one story" if pair.grouped else "separate"
+    author = "same author" if pair.same_author else "authors differ or unknown"
+    return (
+        f"{a.url} and {b.url}: {verdict}: {pair.rule}. "
+        f"Jaccard {pair.jaccard:.2f}, containment {pair.containment:.2f}, title similarity {pair.title:.2f}, "
+        f"{author}, shingles {pair.sizes[0]}/{pair.sizes[1]}."
+    )
