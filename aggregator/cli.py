@@ -15,18 +15,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from aggregator import __version__
-from aggregator.config import Config, Settings, find_config, load_config
-from aggregator.dates import parse_since, to_iso
+from aggregator.config import Config, Settings, SourceConfig, find_config, load_config
+from aggregator.dates import parse_since
 from aggregator.errors import AggError, ConfigError, LockedError
 from aggregator.export import FORMATS, FeedInfo, export_feed
 from aggregator.lock import exclusive
 from aggregator.models import KINDS
 from aggregator.pipeline import SourceReport, exit_code, run_fetch, select_sources
+from aggregator.progress import FetchProgress
+from aggregator.report import report_json, report_line, source_table, source_table_text, summary_line
 from aggregator.store import Store
 from aggregator.urls import is_http_url
 
@@ -124,49 +126,6 @@ def main_callback(
     """agg: a feed aggregator and scraper for ML study blogs."""
 
 
-def _report_line(report: SourceReport) -> str:
-    if report.status == "error":
-        return f"{report.name}: error: {report.error}"
-    if report.status == "skipped":
-        return f"{report.name}: skipped: {report.error}"
-    counts = f"{report.new} new, {report.updated} updated, {report.unchanged} unchanged"
-    return f"{report.name}: {report.status} ({counts}; {report.requests} requests, {report.seconds:.1f} s)"
-
-
-def _summary_line(reports: list[SourceReport]) -> str:
-    failed = sum(1 for r in reports if r.status == "error")
-    skipped = sum(1 for r in reports if r.status == "skipped")
-    new = sum(r.new for r in reports)
-    updated = sum(r.updated for r in reports)
-    line = f"{len(reports)} sources: {new} new posts, {updated} updated, {failed} failed"
-    return line + (f", {skipped} skipped" if skipped else "")
-
-
-def _report_json(reports: list[SourceReport]) -> str:
-    rows = [
-        {
-            "source": r.name,
-            "kind": r.kind,
-            "status": r.status,
-            "new": r.new,
-            "updated": r.updated,
-            "unchanged": r.unchanged,
-            "requests": r.requests,
-            "seconds": round(r.seconds, 3),
-            "error": r.error,
-            "warnings": r.warnings,
-        }
-        for r in reports
-    ]
-    totals = {
-        "new": sum(r.new for r in reports),
-        "updated": sum(r.updated for r in reports),
-        "unchanged": sum(r.unchanged for r in reports),
-        "failed": sum(1 for r in reports if r.status == "error"),
-    }
-    return json.dumps({"sources": rows, "totals": totals}, ensure_ascii=False, indent=1)
-
-
 @app.command()
 def fetch(
     source: Annotated[
@@ -195,28 +154,36 @@ def fetch(
         with exclusive(path, wait=wait, what="agg fetch"):
             store, _ = open_store(cfg, db)
             try:
-                reports = asyncio.run(
-                    run_fetch(cfg, store, chosen, force=force, now=now_utc(), on_done=lambda r: _print_report(out, r))
-                )
+                reports = _run_with_progress(cfg, store, chosen, out, force=force, now=now_utc())
             finally:
                 store.close()
         if as_json:
-            print(_report_json(reports))
+            print(report_json(reports))
         else:
-            out.info(_summary_line(reports))
+            out.info(summary_line(reports))
         code = exit_code(reports)
     raise typer.Exit(code)
 
 
-def _print_report(out: Output, report: SourceReport) -> None:
-    if report.status == "error":
-        out.error(_report_line(report))
-    else:
-        out.info(_report_line(report))
-    for warning in report.warnings:
-        out.detail(f"{report.name}: warning: {warning}")
-    if report.detail:
-        out.detail(report.detail)
+def _run_with_progress(
+    cfg: Config, store: Store, chosen: list[SourceConfig], out: Output, *, force: bool = False, now: datetime
+) -> list[SourceReport]:
+    """Run the fetch with a live bar on a terminal, plain lines otherwise (cron)."""
+    with FetchProgress(len(chosen), quiet=out.quiet) as progress:
+
+        def done(report: SourceReport) -> None:
+            progress.finished(report.name, report_line(report), is_error=report.status == "error")
+            if out.verbose:
+                for warning in report.warnings:
+                    progress.detail(f"{report.name}: warning: {warning}")
+                if report.detail:
+                    progress.detail(report.detail)
+
+        return asyncio.run(
+            run_fetch(
+                cfg, store, chosen, force=force, now=now, on_start=lambda s: progress.started(s.name), on_done=done
+            )
+        )
 
 
 @app.command()
@@ -320,15 +287,14 @@ def publish(
             finally:
                 store.close()
         if reports:
-            out.info(_summary_line(reports))
+            out.info(summary_line(reports))
         out.info(f"wrote {', '.join(FILES)} to {out_dir}")
         code = exit_code(reports)
     raise typer.Exit(code)
 
 
 def _fetch_all(cfg: Config, store: Store, now: datetime, out: Output) -> list[SourceReport]:
-    chosen = select_sources(cfg, [])
-    return asyncio.run(run_fetch(cfg, store, chosen, now=now, on_done=lambda r: _print_report(out, r)))
+    return _run_with_progress(cfg, store, select_sources(cfg, []), out, now=now)
 
 
 sources_app = typer.Typer(
@@ -422,34 +388,11 @@ def _list_sources(as_json: bool, config: str | None, db: str | None) -> None:
             rows = {row.name: row for row in store.sources()}
         finally:
             store.close()
-    table: list[dict[str, Any]] = []
-    for src in cfg.sources:
-        row = rows.get(src.name)
-        kind = src.kind if src.kind != "auto" or row is None or not row.detected_kind else f"auto→{row.detected_kind}"
-        table.append(
-            {
-                "name": src.name,
-                "kind": kind,
-                "url": src.url,
-                "enabled": src.enabled,
-                "last_fetch": to_iso(row.last_fetch) if row else None,
-                "status": (row.last_status if row else None) or "never fetched",
-                "error": row.last_error if row else None,
-                "error_streak": row.error_streak if row else 0,
-                "next_try": to_iso(row.next_try) if row else None,
-                "posts": row.posts if row else 0,
-            }
-        )
+    table = source_table(cfg.sources, rows)
     if as_json:
         print(json.dumps(table, ensure_ascii=False, indent=1))
-        return
-    for item in table:
-        when = (item["last_fetch"] or "-")[:16].replace("T", " ")
-        state = item["status"] + ("" if item["enabled"] else ", disabled")
-        print(f"{item['name']}  [{item['kind']}]  {item['posts']} posts  last fetch {when}  {state}")
-        if item["error"]:
-            retry = f"; next try {str(item['next_try'])[:16].replace('T', ' ')}" if item["next_try"] else ""
-            print(f"    error ({item['error_streak']} in a row{retry}): {item['error']}")
+    elif table:
+        print(source_table_text(table))
 
 
 def _write(text: str, out_file: Path | None) -> None:
