@@ -21,14 +21,21 @@ import typer
 
 from aggregator import __version__
 from aggregator.config import Config, Settings, SourceConfig, find_config, load_config
-from aggregator.dates import parse_since
+from aggregator.dates import parse_since, to_iso
 from aggregator.errors import AggError, ConfigError, LockedError
 from aggregator.export import FORMATS, FeedInfo, export_feed
 from aggregator.lock import exclusive
 from aggregator.models import KINDS
 from aggregator.pipeline import SourceReport, exit_code, run_fetch, select_sources
 from aggregator.progress import FetchProgress
-from aggregator.report import report_json, report_line, source_table, source_table_text, summary_line
+from aggregator.report import (
+    report_json,
+    report_line,
+    source_table,
+    source_table_text,
+    stories_text,
+    summary_line,
+)
 from aggregator.store import Store
 from aggregator.urls import is_http_url
 
@@ -155,6 +162,7 @@ def fetch(
             store, _ = open_store(cfg, db)
             try:
                 reports = _run_with_progress(cfg, store, chosen, out, force=force, now=now_utc())
+                _regroup(store, out)
             finally:
                 store.close()
         if as_json:
@@ -283,6 +291,7 @@ def publish(
             store, _ = open_store(cfg, db)
             try:
                 reports = [] if no_fetch else _fetch_all(cfg, store, now, out)
+                _regroup(store, out)
                 publish_site(store, out_dir, options)
             finally:
                 store.close()
@@ -293,8 +302,75 @@ def publish(
     raise typer.Exit(code)
 
 
+def _regroup(store: Store, out: Output) -> None:
+    from aggregator.stories import regroup
+
+    result = regroup(store)
+    out.detail(
+        f"stories: {result.posts} posts, {result.stories} with more than one home ({result.alternates} alternates)"
+    )
+
+
 def _fetch_all(cfg: Config, store: Store, now: datetime, out: Output) -> list[SourceReport]:
     return _run_with_progress(cfg, store, select_sources(cfg, []), out, now=now)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="Words to find in titles and text (Chinese, Japanese, Korean too).")],
+    limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many results.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of lines.")] = False,
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """Full-text search over every stored post's title and text; title matches first, then newest."""
+    with handled_errors():
+        cfg = open_config(config)
+        store, _ = open_store(cfg, db)
+        try:
+            found = store.search(query, limit=max(1, limit))
+        finally:
+            store.close()
+    if as_json:
+        rows = [{"title": p.title, "url": p.url, "source": p.source, "date": to_iso(p.date)} for p in found]
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        return
+    for post in found:
+        print(f"{post.date:%Y-%m-%d}  {post.title}  [{post.source}]\n    {post.url}")
+    if not found:
+        print(f"no post matches {query!r}")
+
+
+@app.command()
+def dupes(
+    explain: Annotated[str | None, typer.Option("--explain", help="Say why the post at this URL is grouped.")] = None,
+    split: Annotated[str | None, typer.Option("--split", help="Take the post at this URL out of its story.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of lines.")] = False,
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """List stories with more than one home (cross-posts, republished notes) and their scores.
+
+    --explain URL says why a post is grouped; --split URL separates it for good (remembered).
+    """
+    from aggregator.stories import explain_url, split_url
+
+    with handled_errors():
+        cfg = open_config(config)
+        with exclusive(cfg.database_path(db), wait=30, what="agg dupes"):
+            store, _ = open_store(cfg, db)
+            try:
+                if explain:
+                    print("\n".join(explain_url(store, explain)))
+                    return
+                if split:
+                    count = split_url(store, split, now_utc())
+                    print(f"split {split} from {count} other post(s); the split is remembered")
+                    return
+                stories = store.stories()
+            finally:
+                store.close()
+    print(stories_text(stories, as_json))
 
 
 sources_app = typer.Typer(

@@ -119,7 +119,8 @@ def _entry(post: StoredPost, status: Literal["new", "updated"]) -> DigestEntry:
         status,
         post.summary,
         post.tags,
-        papers=paper_keys(f"{post.title}\n{post.summary}\n{post.content_text}", post.content_html),
+        papers=post.papers or paper_keys(f"{post.title}\n{post.summary}\n{post.content_text}", post.content_html),
+        other_homes=post.other_homes,
     )
 
 

@@ -78,7 +78,7 @@ def common_language(posts: Sequence[StoredPost]) -> str | None:
 
 
 class _EntryExtras(BaseEntryExtension):  # type: ignore[misc]
-    """What feedgen cannot say itself: a full Atom `<source>`, RSS `<source url>` and entry xml:lang."""
+    """What feedgen cannot say itself: a full Atom `<source>`, related links, RSS `<source url>`, xml:lang."""
 
     def __init__(self) -> None:
         self.post: StoredPost | None = None
@@ -90,6 +90,9 @@ class _EntryExtras(BaseEntryExtension):  # type: ignore[misc]
             return entry
         if self.post.lang:
             entry.set(_XML_LANG, self.post.lang)
+        for home in self.post.other_homes:
+            # the same story elsewhere; added here because feedgen drops `rel` from entry links
+            xml_elem("link", entry, rel="related", href=home)
         source = xml_elem("source", entry)
         if self.source_url:
             xml_elem("id", source).text = self.source_url
@@ -193,6 +196,8 @@ def _json_item(post: StoredPost, source_url: str | None) -> dict[str, object]:
         "authors": [{"name": post.author or post.source}],
         "tags": list(post.tags),
         "_agg": {
+            "other_homes": list(post.other_homes),
+            "papers": list(post.papers),
             "source": post.source,
             "source_url": source_url,
             "status": post.status,

@@ -58,6 +58,10 @@ class Post:
     content_hash: str
     lang: str | None = None
     complete: bool = True
+    papers: tuple[str, ...] = ()  # one key per cited paper: arxiv:2303.13744, doi:..., openreview:..., acl:...
+    fingerprint: bytes | None = None  # the near-duplicate sketch of the text (dedup.Fingerprint.to_bytes)
+    fingerprint_size: int = 0
+    fingerprint_version: str | None = None  # sketches are comparable only within one version
 
 
 @dataclass(frozen=True, slots=True)

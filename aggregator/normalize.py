@@ -8,8 +8,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from aggregator.dates import clamp_future
+from aggregator.dedup import FINGERPRINT_VERSION, fingerprint
 from aggregator.dom import html_to_text, prepare_content
+from aggregator.lang import detect_language
 from aggregator.models import Post, RawPost
+from aggregator.papers import paper_keys
 from aggregator.sanitize import sanitize_html
 from aggregator.text import content_hash, make_excerpt, strip_read_more, title_key
 from aggregator.urls import canonical_url, is_http_url
@@ -39,6 +42,7 @@ def normalize_post(raw: RawPost, source: str, now: datetime) -> Post:
     published, _ = clamp_future(raw.published, now)
     updated, _ = clamp_future(raw.updated, now)
     tags = tuple(dict.fromkeys(t.strip() for t in raw.tags if t and t.strip()))
+    sketch = fingerprint(text) if text else None
     return Post(
         canonical_url=canonical,
         url=url,
@@ -54,8 +58,12 @@ def normalize_post(raw: RawPost, source: str, now: datetime) -> Post:
         summary=make_excerpt(text),
         tags=tags,
         content_hash=content_hash(title, text, ",".join(tags)),
-        lang=raw.lang_hint,
+        lang=detect_language(text) or raw.lang_hint,  # the text, not <html lang>, which these blogs get wrong
         complete=raw.complete,
+        papers=paper_keys(text, content),
+        fingerprint=sketch.to_bytes() if sketch else None,
+        fingerprint_size=sketch.size if sketch else 0,
+        fingerprint_version=FINGERPRINT_VERSION if sketch else None,
     )
 
 

@@ -58,6 +58,29 @@ def report_json(reports: Sequence[SourceReport]) -> str:
     return json.dumps({"sources": rows, "totals": totals}, ensure_ascii=False, indent=1)
 
 
+def stories_text(stories: Sequence[Sequence[tuple[int, str, str, str, bool, float, str]]], as_json: bool) -> str:
+    """The stories with more than one home: the primary, then each alternate with its score and rule."""
+    if as_json:
+        rows = [
+            [
+                {"url": u, "source": s, "title": t, "primary": p, "score": sc, "rule": r}
+                for _, u, s, t, p, sc, r in story
+            ]
+            for story in stories
+        ]
+        return json.dumps(rows, ensure_ascii=False, indent=1)
+    if not stories:
+        return "no post has another home: every story is stored once"
+    lines = [f"{len(stories)} stories with more than one home"]
+    for story in stories:
+        for _, url, source, title, primary, score, rule in story:
+            if primary:
+                lines.append(f"\n* {title}  [{source}]\n  {url}")
+            else:
+                lines.append(f"  = {title}  [{source}]  score {score:.2f} ({rule})\n    {url}")
+    return "\n".join(lines)
+
+
 def source_table(configured: Sequence[SourceConfig], rows: Mapping[str, SourceRow]) -> list[dict[str, Any]]:
     """Each configured source with what the store knows of it."""
     table: list[dict[str, Any]] = []

@@ -123,11 +123,33 @@ def _migration_2(db: sqlite_utils.Database) -> None:
     db.execute("INSERT INTO posts_fts(posts_fts) VALUES ('rebuild')")
 
 
-MIGRATIONS: Sequence[Callable[[sqlite_utils.Database], None]] = (_migration_1, _migration_2)
-_POST_COLUMNS = (
-    "id, canonical_url, url, source, title, author, published, updated, summary, content_html, "
-    "content_text, tags, lang, first_seen, changed_at, status"
+def _migration_3(db: sqlite_utils.Database) -> None:
+    # one story per post: cited papers, the near-duplicate sketch, story groups and the user's splits
+    posts = db.table("posts")
+    posts.add_column("papers", str)
+    posts.add_column("fp", bytes)
+    posts.add_column("fp_size", int)
+    posts.add_column("fp_version", str)
+    db.table("story_members").create(
+        {"post_id": int, "story_id": int, "is_primary": int, "score": float, "rule": str}, pk="post_id"
+    )
+    db.table("story_members").create_index(["story_id"])
+    db.table("story_splits").create({"a": int, "b": int, "created": str}, pk=("a", "b"))
+
+
+MIGRATIONS: Sequence[Callable[[sqlite_utils.Database], None]] = (_migration_1, _migration_2, _migration_3)
+_COLUMNS = (
+    "id", "canonical_url", "url", "source", "title", "author", "published", "updated", "summary", "content_html",
+    "content_text", "tags", "lang", "first_seen", "changed_at", "status", "papers",
+)  # fmt: skip
+_POST_COLUMNS = ", ".join(f"posts.{column}" for column in _COLUMNS)
+# the other homes of a post's story (alternates, or the primary and the other alternates)
+_OTHER_HOMES = (
+    "(SELECT json_group_array(o.url) FROM story_members m JOIN story_members n "
+    "ON n.story_id = m.story_id AND n.post_id != m.post_id JOIN posts o ON o.id = n.post_id "
+    "WHERE m.post_id = posts.id) AS other_homes"
 )
+_NOT_ALTERNATE = "NOT EXISTS (SELECT 1 FROM story_members s WHERE s.post_id = posts.id AND s.is_primary = 0)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +172,8 @@ class StoredPost:
     first_seen: datetime
     changed_at: datetime | None
     status: str
+    papers: tuple[str, ...] = ()
+    other_homes: tuple[str, ...] = ()  # URLs of the same story on other pages or sources
 
     @property
     def date(self) -> datetime:
@@ -409,9 +433,13 @@ class Store:
         sources: Sequence[str] = (),
         tags: Sequence[str] = (),
         lang: str | None = None,
+        stories: bool = True,
     ) -> Iterator[StoredPost]:
-        """Posts newest first (by published date, else first seen), filtered; `limit` None or 0 = all."""
-        where, params = ["1 = 1"], []
+        """Posts newest first (by published date, else first seen), filtered; `limit` None or 0 = all.
+
+        With `stories`, a story's alternate homes are left out (they come with its primary as other_homes).
+        """
+        where, params = [_NOT_ALTERNATE if stories else "1 = 1"], []
         if since is not None:
             where.append("(coalesce(published, first_seen) >= ? OR changed_at >= ? OR updated >= ?)")
             params += [to_iso(since)] * 3
@@ -425,7 +453,7 @@ class Store:
             where.append("EXISTS (SELECT 1 FROM json_each(posts.tags) WHERE lower(json_each.value) = lower(?))")
             params.append(tag)
         sql = (
-            f"SELECT {_POST_COLUMNS} FROM posts WHERE "
+            f"SELECT {_POST_COLUMNS}, {_OTHER_HOMES} FROM posts WHERE "
             + " AND ".join(where)
             + " ORDER BY coalesce(published, first_seen) DESC, id DESC"
         )
@@ -457,11 +485,85 @@ class Store:
         order = "(CASE WHEN instr(lower(posts.title), lower(?)) > 0 THEN 0 ELSE 1 END), "
         params.append(terms[0])
         sql = (
-            f"SELECT {', '.join('posts.' + c.strip() for c in _POST_COLUMNS.split(','))} FROM posts WHERE "
+            f"SELECT {_POST_COLUMNS}, {_OTHER_HOMES} FROM posts WHERE "
             + " AND ".join(where)
             + f" ORDER BY {order} coalesce(posts.published, posts.first_seen) DESC LIMIT {int(limit)}"
         )
         return [_stored_post(row) for row in self.db.execute(sql, params)]
+
+    # -- stories ----------------------------------------------------------------------------------
+
+    def dedup_rows(self) -> list[tuple[Any, ...]]:
+        """(id, url, source, title, author, published, source kind, fp, fp_size, fp_version) of every post."""
+        return list(
+            self.db.execute(
+                "SELECT p.id, p.url, p.source, p.title, p.author, p.published, "
+                "coalesce(s.detected_kind, s.kind, 'feed'), p.fp, p.fp_size, p.fp_version "
+                "FROM posts p LEFT JOIN sources s ON s.name = p.source ORDER BY p.id"
+            )
+        )
+
+    def post_text(self, post_id: int) -> str:
+        row = self.db.execute("SELECT content_text FROM posts WHERE id = ?", [post_id]).fetchone()
+        return str(row[0] or "") if row else ""
+
+    def save_fingerprints(self, rows: Sequence[tuple[int, bytes, int, str]]) -> None:
+        """Store recomputed sketches: (id, fp, size, version)."""
+        with self._transaction():
+            self.db.conn.executemany(
+                "UPDATE posts SET fp = ?, fp_size = ?, fp_version = ? WHERE id = ?",
+                [(fp, size, version, id_) for id_, fp, size, version in rows],
+            )
+
+    def replace_stories(self, members: Sequence[tuple[int, int, bool, float, str]]) -> None:
+        """The whole grouping at once: (post id, story id = primary id, is primary, score, rule)."""
+        with self._transaction():
+            self.db.execute("DELETE FROM story_members")
+            self.db.conn.executemany(
+                "INSERT INTO story_members (post_id, story_id, is_primary, score, rule) VALUES (?, ?, ?, ?, ?)",
+                [(p, s, int(primary), score, rule) for p, s, primary, score, rule in members],
+            )
+
+    def stories(self) -> list[list[tuple[int, str, str, str, bool, float, str]]]:
+        """Each story's members (id, url, source, title, is primary, score, rule), primary first."""
+        rows = self.db.execute(
+            "SELECT m.story_id, p.id, p.url, p.source, p.title, m.is_primary, m.score, m.rule "
+            "FROM story_members m JOIN posts p ON p.id = m.post_id ORDER BY m.story_id, m.is_primary DESC, p.id"
+        )
+        grouped: dict[int, list[tuple[int, str, str, str, bool, float, str]]] = {}
+        for story, *member in rows:
+            id_, url, source, title, primary, score, rule = member
+            grouped.setdefault(story, []).append((id_, url, source, title, bool(primary), score or 0.0, rule or ""))
+        return list(grouped.values())
+
+    def post_id_for_url(self, url: str) -> int | None:
+        """The id of the stored post at `url` (any spelling of it)."""
+        try:
+            key = url_key(url)
+        except ValueError:
+            return None
+        row = self.db.execute("SELECT id FROM posts WHERE url_key = ? OR url = ?", [key, url]).fetchone()
+        return int(row[0]) if row else None
+
+    def story_of(self, post_id: int) -> list[int]:
+        """The ids in the post's story (just the post when it stands alone)."""
+        rows = self.db.execute(
+            "SELECT n.post_id FROM story_members m JOIN story_members n ON n.story_id = m.story_id "
+            "WHERE m.post_id = ? ORDER BY n.post_id",
+            [post_id],
+        ).fetchall()
+        return [int(r[0]) for r in rows] or [post_id]
+
+    def add_split(self, a: int, b: int, now: datetime) -> None:
+        """Remember that two posts are not one story; grouping never joins them again."""
+        low, high = sorted((a, b))
+        with self._transaction():
+            self.db.execute(
+                "INSERT OR IGNORE INTO story_splits (a, b, created) VALUES (?, ?, ?)", [low, high, to_iso(now)]
+            )
+
+    def splits(self) -> list[frozenset[int]]:
+        return [frozenset(row) for row in self.db.execute("SELECT a, b FROM story_splits")]
 
     def count_posts(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM posts").fetchone()[0])
@@ -535,6 +637,10 @@ def _post_values(post: Post) -> dict[str, Any]:
         "lang": post.lang,
         "content_hash": post.content_hash,
         "complete": int(post.complete),
+        "papers": json.dumps(list(post.papers)),
+        "fp": post.fingerprint,
+        "fp_size": post.fingerprint_size,
+        "fp_version": post.fingerprint_version,
     }
 
 
@@ -556,6 +662,8 @@ def _stored_post(row: Sequence[Any]) -> StoredPost:
         first_seen,
         changed_at,
         status,
+        papers,
+        other_homes,
     ) = row
     return StoredPost(
         id=id_,
@@ -574,4 +682,6 @@ def _stored_post(row: Sequence[Any]) -> StoredPost:
         first_seen=from_iso(first_seen) or datetime.min,
         changed_at=from_iso(changed_at),
         status=status or "new",
+        papers=tuple(json.loads(papers or "[]")),
+        other_homes=tuple(json.loads(other_homes or "[]")),
     )

@@ -48,11 +48,19 @@ def store(tmp_path: Path) -> Store:
 
 def test_migrations_are_versioned_and_idempotent(tmp_path: Path) -> None:
     first = Store.open(tmp_path / "agg.db")
-    assert first.version == 2
+    assert first.version == 3
     assert first.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     first.close()
     again = Store.open(tmp_path / "agg.db")  # opening an up-to-date database changes nothing
-    assert again.version == 2 and set(again.db.table_names()) >= {"posts", "sources", "fetch_log", "http_cache"}
+    assert again.version == 3
+    assert set(again.db.table_names()) >= {
+        "posts",
+        "sources",
+        "fetch_log",
+        "http_cache",
+        "story_members",
+        "story_splits",
+    }
 
 
 def test_one_row_per_canonical_url_in_any_spelling(store: Store) -> None:

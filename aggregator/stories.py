@@ -1,0 +1,110 @@
+"""One story per post: group the stored posts that are the same note, and explain or split a group.
+
+Runs after every fetch: sketches come from the store (recomputed only when their version is stale),
+grouping is `dedup.group_stories`, and the result replaces the store's story table in one
+transaction. Nothing is ever deleted; a group's alternates stay as other homes of its primary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from aggregator.dates import from_iso
+from aggregator.dedup import (
+    DEFAULT_POLICY,
+    FINGERPRINT_VERSION,
+    DedupPolicy,
+    DupRecord,
+    Fingerprint,
+    explain,
+    fingerprint,
+    group_stories,
+)
+from aggregator.errors import AggError
+from aggregator.store import Store
+
+_KINDS = {"hackmd": "hackmd", "feed": "feed"}  # every scraped kind (hexo, hugo, html) is a "blog"
+
+
+@dataclass(frozen=True, slots=True)
+class GroupingResult:
+    posts: int
+    stories: int
+    alternates: int
+
+
+def _records(store: Store) -> tuple[list[DupRecord], dict[int, Fingerprint]]:
+    records: list[DupRecord] = []
+    prints: dict[int, Fingerprint] = {}
+    stale: list[tuple[int, bytes, int, str]] = []
+    for id_, url, source, title, author, published, kind, fp, size, version in store.dedup_rows():
+        records.append(DupRecord(id_, url, source, title, author, from_iso(published), "", _KINDS.get(kind, "blog")))
+        if fp is not None and version == FINGERPRINT_VERSION:
+            prints[id_] = Fingerprint.from_bytes(fp, size or 0)
+        else:
+            fresh = fingerprint(store.post_text(id_))  # a sketch from another interpreter or an older agg
+            prints[id_] = fresh
+            stale.append((id_, fresh.to_bytes(), fresh.size, FINGERPRINT_VERSION))
+    if stale:
+        store.save_fingerprints(stale)
+    return records, prints
+
+
+def regroup(store: Store, policy: DedupPolicy = DEFAULT_POLICY) -> GroupingResult:
+    """Group every stored post into stories and store the result."""
+    records, prints = _records(store)
+    groups = group_stories(records, policy, splits=store.splits(), fingerprints=prints, load_text=store.post_text)
+    members: list[tuple[int, int, bool, float, str]] = []
+    for group in groups:
+        best = {pair.b if pair.a == group.primary else pair.a: pair for pair in group.pairs}
+        for member in group.members:
+            pair = next((p for p in group.pairs if member in (p.a, p.b)), None)
+            chosen = best.get(member, pair)
+            members.append(
+                (
+                    member,
+                    group.primary,
+                    member == group.primary,
+                    chosen.score if chosen else 0.0,
+                    chosen.rule if chosen else "",
+                )
+            )
+    store.replace_stories(members)
+    return GroupingResult(len(records), len(groups), sum(len(g.members) - 1 for g in groups))
+
+
+def _record(store: Store, post_id: int) -> DupRecord:
+    for id_, url, source, title, author, published, kind, *_ in store.dedup_rows():
+        if id_ == post_id:
+            return DupRecord(
+                id_, url, source, title, author, from_iso(published), store.post_text(id_), _KINDS.get(kind, "blog")
+            )
+    raise AggError(f"no stored post with id {post_id}")
+
+
+def _post_id(store: Store, url: str) -> int:
+    post_id = store.post_id_for_url(url)
+    if post_id is None:
+        raise AggError(f"no stored post at {url}")
+    return post_id
+
+
+def explain_url(store: Store, url: str, policy: DedupPolicy = DEFAULT_POLICY) -> list[str]:
+    """Why the post at `url` is grouped with each other member of its story (or stands alone)."""
+    post_id = _post_id(store, url)
+    others = [m for m in store.story_of(post_id) if m != post_id]
+    if not others:
+        return [f"{url} stands alone: no other stored post is the same story."]
+    me = _record(store, post_id)
+    return [explain(me, _record(store, other), policy, store.splits()) for other in others]
+
+
+def split_url(store: Store, url: str, now: datetime, policy: DedupPolicy = DEFAULT_POLICY) -> int:
+    """Take the post at `url` out of its story for good; return how many pairs were split."""
+    post_id = _post_id(store, url)
+    others = [m for m in store.story_of(post_id) if m != post_id]
+    for other in others:
+        store.add_split(post_id, other, now)
+    regroup(store, policy)
+    return len(others)
