@@ -40,7 +40,7 @@ def normalize_post(raw: RawPost, source: str, now: datetime) -> Post:
     if not title:
         raise SkippedPost(f"entry {raw.url} has no title")
     published, _ = clamp_future(raw.published, now)
-    updated, _ = clamp_future(raw.updated, now)
+    updated, _ = clamp_future(raw.updated, now)  # the flag is reported by normalize_posts
     tags = tuple(dict.fromkeys(t.strip() for t in raw.tags if t and t.strip()))
     sketch = fingerprint(text) if text else None
     return Post(
@@ -76,4 +76,11 @@ def normalize_posts(raws: list[RawPost], source: str, now: datetime) -> tuple[li
             posts.append(normalize_post(raw, source, now))
         except (SkippedPost, ValueError) as e:
             warnings.append(f"skipped: {e}")
+            continue
+        for label, value in (("published", raw.published), ("updated", raw.updated)):
+            if clamp_future(value, now)[1]:
+                warnings.append(
+                    f"entry {raw.url}: {label} date {value:%Y-%m-%d %H:%M} UTC is in the future; "
+                    f"stored as the fetch time"
+                )
     return posts, warnings

@@ -37,6 +37,7 @@ FEED_TYPES = frozenset(
     }
 )
 _PROLOG_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])[^"']*(["'])""")
+_OUT_OF_RANGE_REFERENCE = re.compile(rb"&#([xX][0-9a-fA-F]{1,16}|[0-9]{1,20});?")
 _HARMLESS_BOZO = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
 _NOT_FEED_TYPES = ("image/", "audio/", "video/", "application/pdf", "application/zip", "application/octet-stream")
 
@@ -73,7 +74,11 @@ def parse_feed(content: bytes, headers: dict[str, str], url: str) -> ParsedFeed:
         raise ParseError("not a feed: the response is empty")
     content, headers = as_utf8(content, headers)
     headers["content-location"] = url  # the base for relative links
-    parsed = feedparser.parse(content, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
+    content = _OUT_OF_RANGE_REFERENCE.sub(_replace_reference, content)
+    try:
+        parsed = feedparser.parse(content, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
+    except (ValueError, RecursionError) as e:  # feedparser's own failures on hostile markup
+        raise ParseError(f"not a readable feed ({type(e).__name__}: {str(e)[:120]})") from None
     version = parsed.get("version") or ""
     entries = parsed.get("entries") or []
     if not version and not entries and _looks_like_html(content):
@@ -95,6 +100,13 @@ def parse_feed(content: bytes, headers: dict[str, str], url: str) -> ParsedFeed:
         if post is not None:
             result.posts.append(post)
     return result
+
+
+def _replace_reference(match: re.Match[bytes]) -> bytes:
+    # a character reference past U+10FFFF makes feedparser call chr() and raise: make it U+FFFD
+    number = match.group(1)
+    value = int(number[1:], 16) if number[:1] in b"xX" else int(number)
+    return match.group(0) if value <= 0x10FFFF else b"&#xFFFD;"
 
 
 def _looks_like_html(content: bytes) -> bool:
@@ -156,8 +168,8 @@ def _entry_to_post(
     title = _plain(entry.get("title"))
     link = _entry_link(entry, base)
     guid = entry.get("id") or None
-    if link is None and guid and is_http_url(resolve(base, guid)):
-        link = resolve(base, guid)
+    if link is None and guid and is_http_url(guid) and entry.get("guidislink", True) is not False:
+        link = guid  # only a GUID that is itself a web address is a link; never one made up from "xss-3"
     if link is None:
         warnings.append(f"entry #{index} ({title or guid or 'untitled'!r}) has no link: skipped")
         return None
