@@ -41,7 +41,7 @@ def normalize_post(raw: RawPost, source: str, now: datetime) -> Post:
         raise SkippedPost(f"entry {raw.url} has no title")
     published, _ = clamp_future(raw.published, now)
     updated, _ = clamp_future(raw.updated, now)  # the flag is reported by normalize_posts
-    tags = tuple(dict.fromkeys(t.strip() for t in raw.tags if t and t.strip()))
+    tags = tuple(dict.fromkeys(filter(None, (_plain_tag(t) for t in raw.tags if t))))
     sketch = fingerprint(text) if text else None
     return Post(
         canonical_url=canonical,
@@ -65,6 +65,11 @@ def normalize_post(raw: RawPost, source: str, now: datetime) -> Post:
         fingerprint_size=sketch.size if sketch else 0,
         fingerprint_version=FINGERPRINT_VERSION if sketch else None,
     )
+
+
+def _plain_tag(tag: str) -> str:
+    # a tag is a word, not markup: "<svg onload=…>" in a category is an attack, and its text is empty
+    return html_to_text(tag) if ("<" in tag or "&" in tag) else " ".join(tag.split())
 
 
 def normalize_posts(raws: list[RawPost], source: str, now: datetime) -> tuple[list[Post], list[str]]:

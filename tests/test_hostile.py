@@ -574,3 +574,19 @@ def test_rate_limited_source_waits_for_a_later_run(tmp_path: Path, server: Hosti
     again = run_agg("fetch", cwd=tmp_path)
     assert again.returncode == 1 and "not retried until" in again.stderr
     assert server.hits("/429") == 1
+
+
+def test_markup_in_tags_is_reduced_to_text() -> None:
+    from datetime import UTC, datetime
+
+    from aggregator.models import RawPost
+    from aggregator.normalize import normalize_post
+
+    raw = RawPost(
+        url="https://x.test/a",
+        title="A",
+        content_html="<p>x</p>",
+        tags=("<svg onload=alert('cat')>", "ml &amp; rl", "<b>nlp</b>", "plain"),
+    )
+    post = normalize_post(raw, "s", datetime(2026, 11, 21, tzinfo=UTC))
+    assert post.tags == ("ml & rl", "nlp", "plain")
