@@ -162,7 +162,7 @@ def fetch(
             store, _ = open_store(cfg, db)
             try:
                 reports = _run_with_progress(cfg, store, chosen, out, force=force, now=now_utc())
-                _regroup(store, out)
+                _regroup(store, out, reports)
             finally:
                 store.close()
         if as_json:
@@ -291,7 +291,7 @@ def publish(
             store, _ = open_store(cfg, db)
             try:
                 reports = [] if no_fetch else _fetch_all(cfg, store, now, out)
-                _regroup(store, out)
+                _regroup(store, out, reports)
                 publish_site(store, out_dir, options)
             finally:
                 store.close()
@@ -302,9 +302,11 @@ def publish(
     raise typer.Exit(code)
 
 
-def _regroup(store: Store, out: Output) -> None:
+def _regroup(store: Store, out: Output, reports: list[SourceReport]) -> None:
     from aggregator.stories import regroup
 
+    if reports and not any(r.new or r.updated for r in reports):
+        return  # nothing new or changed: the stories are as they were (a warm run stays cheap)
     result = regroup(store)
     out.detail(
         f"stories: {result.posts} posts, {result.stories} with more than one home ({result.alternates} alternates)"
@@ -472,8 +474,12 @@ def _list_sources(as_json: bool, config: str | None, db: str | None) -> None:
 
 
 def _write(text: str, out_file: Path | None) -> None:
-    if out_file is None:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    if out_file is None or (out_file.exists() and not out_file.is_file()):
+        # stdout, or a device or pipe (/dev/null): written straight, never replaced by a file
+        target = sys.stdout if out_file is None else out_file.open("w", encoding="utf-8")
+        target.write(text if text.endswith("\n") else text + "\n")
+        if out_file is not None:
+            target.close()
         return
     tmp = out_file.with_name(f".{out_file.name}.tmp{os.getpid()}")
     tmp.write_text(text, encoding="utf-8")

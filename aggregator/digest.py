@@ -119,7 +119,7 @@ def _entry(post: StoredPost, status: Literal["new", "updated"]) -> DigestEntry:
         status,
         post.summary,
         post.tags,
-        papers=post.papers or paper_keys(f"{post.title}\n{post.summary}\n{post.content_text}", post.content_html),
+        papers=post.papers if post.papers is not None else paper_keys(f"{post.title}\n{post.content_text}"),
         other_homes=post.other_homes,
     )
 

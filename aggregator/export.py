@@ -4,7 +4,8 @@ Written to pass the W3C Feed Validation Service: entry ids are canonical URLs (s
 unique across sources), dates are RFC 3339 (Atom, JSON) or RFC 822 (RSS), every URL is absolute,
 each entry names its author and its source site (Atom `<source>` with id/title/link/updated, RSS
 `<source url>` and `dc:creator`), and `updated` moves only when a post really changed.
-Content is sanitised again on the way out (idempotent), so no output ever carries script.
+Content comes from the store already sanitised (normalize runs the allow-list before anything is
+stored), so no output carries script; exporting is formatting only.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from feedgen.util import xml_elem
 
 from aggregator import __version__
 from aggregator.dates import to_iso
-from aggregator.sanitize import sanitize_html
 from aggregator.store import StoredPost
 
 Format = Literal["atom", "rss", "json"]
@@ -158,7 +158,7 @@ def _entry(post: StoredPost, source_url: str | None, source_updated: datetime | 
     entry.published(post.date)
     entry.updated(entry_updated(post))
     entry.author({"name": post.author or post.source})
-    content = sanitize_html(post.content_html)
+    content = post.content_html  # sanitised once, when the post was stored
     if content:
         entry.content(content, type="html")
     if post.summary:
@@ -189,7 +189,7 @@ def _json_item(post: StoredPost, source_url: str | None) -> dict[str, object]:
         "id": post.canonical_url,
         "url": post.url,
         "title": post.title,
-        "content_html": sanitize_html(post.content_html),
+        "content_html": post.content_html,
         "content_text": post.content_text,
         "date_published": to_iso(post.date),
         "date_modified": to_iso(entry_updated(post)),
@@ -197,7 +197,7 @@ def _json_item(post: StoredPost, source_url: str | None) -> dict[str, object]:
         "tags": list(post.tags),
         "_agg": {
             "other_homes": list(post.other_homes),
-            "papers": list(post.papers),
+            "papers": list(post.papers or ()),
             "source": post.source,
             "source_url": source_url,
             "status": post.status,

@@ -23,7 +23,7 @@ from aggregator.http_client import HttpClient
 from aggregator.normalize import normalize_posts
 from aggregator.robots import RobotsCache
 from aggregator.sources import fetcher_for
-from aggregator.sources.base import SourceContext
+from aggregator.sources.base import LazyKnown, SourceContext
 from aggregator.store import FetchRecord, Store
 
 Status = Literal["new", "updated", "unchanged", "error", "skipped"]
@@ -151,7 +151,8 @@ async def fetch_one(
         settings=config.settings,
         http=http,
         now=now,
-        known=store.known_posts(source.name),
+        known=LazyKnown(lambda: store.known_posts(source.name)),
+        detected_kind=row.detected_kind if row is not None else None,
         validators=store.validators(source.name),
         executor=pool,
         robots=robots if source.robots and source.kind not in _PUBLISHED_FOR_PROGRAMS else None,

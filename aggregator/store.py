@@ -172,7 +172,7 @@ class StoredPost:
     first_seen: datetime
     changed_at: datetime | None
     status: str
-    papers: tuple[str, ...] = ()
+    papers: tuple[str, ...] | None = None  # None: stored before papers were recorded
     other_homes: tuple[str, ...] = ()  # URLs of the same story on other pages or sources
 
     @property
@@ -411,11 +411,14 @@ class Store:
         rows = self.db.execute("SELECT url, etag, last_modified, body_hash FROM http_cache WHERE source = ?", [source])
         return {url: Validator(etag, modified, digest) for url, etag, modified, digest in rows}
 
-    def sources(self) -> list[SourceRow]:
+    def sources(self, name: str | None = None) -> list[SourceRow]:
+        """Every source's row (or the one named), with its post count."""
+        where, params = ("WHERE s.name = ?", [name]) if name is not None else ("", [])
         rows = self.db.execute(
             "SELECT s.name, s.url, s.kind, s.detected_kind, s.last_fetch, s.last_status, s.last_error, "
             "coalesce(s.error_streak, 0), s.next_try, (SELECT count(*) FROM posts p WHERE p.source = s.name) "
-            "FROM sources s ORDER BY s.name"
+            f"FROM sources s {where} ORDER BY s.name",
+            params,
         )
         return [
             SourceRow(n, u, k, d, from_iso(lf), ls, le, int(es), from_iso(nt), int(c))
@@ -423,7 +426,8 @@ class Store:
         ]
 
     def source_row(self, name: str) -> SourceRow | None:
-        return next((row for row in self.sources() if row.name == name), None)
+        rows = self.sources(name)  # one row by key: a run asks this once per source
+        return rows[0] if rows else None
 
     def posts(
         self,
@@ -682,6 +686,6 @@ def _stored_post(row: Sequence[Any]) -> StoredPost:
         first_seen=from_iso(first_seen) or datetime.min,
         changed_at=from_iso(changed_at),
         status=status or "new",
-        papers=tuple(json.loads(papers or "[]")),
+        papers=tuple(json.loads(papers)) if papers is not None else None,
         other_homes=tuple(json.loads(other_homes or "[]")),
     )

@@ -58,7 +58,8 @@ def make_excerpt(text: str, limit: int | None = None) -> str:
 
 def strip_read_more(text: str) -> str:
     """Drop a trailing "Read more »" and the like from a list-page excerpt."""
-    return _READ_MORE.sub("", text).rstrip()
+    head, tail = text[:-200], text[-200:]  # a read-more link is at the end: scan only the tail
+    return (head + _READ_MORE.sub("", tail)).rstrip()
 
 
 def looks_truncated(text: str) -> bool:

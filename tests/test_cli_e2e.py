@@ -270,3 +270,23 @@ def test_every_command_has_help(tmp_path: Path) -> None:
         assert "Usage:" in result.stdout and len(result.stdout.splitlines()) > 5
     version = run_agg("--version", cwd=tmp_path)
     assert version.stdout.startswith("agg ")
+
+
+def test_auto_source_found_to_be_a_feed_is_fetched_conditionally(tmp_path: Path, site: Served) -> None:
+    (tmp_path / "feeds.toml").write_text(
+        f'[settings]\ndatabase = "agg.db"\n\n[[source]]\nname = "notes"\nurl = "{site.url("notes.rss")}"\n',
+        encoding="utf-8",
+    )
+    assert "notes: new (3 new" in run_agg("fetch", cwd=tmp_path).stdout
+    second = run_agg("fetch", cwd=tmp_path)
+    assert "notes: unchanged" in second.stdout
+    [_, again] = [headers for path, headers in site.requests if path == "/notes.rss"]
+    assert "if-none-match" in again  # answered 304, nothing parsed
+    assert "[auto→feed]" in run_agg("sources", cwd=tmp_path).stdout
+
+
+def test_export_to_a_device_writes_through_it(tmp_path: Path, site: Served) -> None:
+    write_config(tmp_path, site, [("blog", "blog.atom")])
+    assert run_agg("fetch", cwd=tmp_path).returncode == 0
+    assert run_agg("export", "--out", "/dev/null", cwd=tmp_path).returncode == 0
+    assert Path("/dev/null").is_char_device()

@@ -42,7 +42,12 @@ async def fetch(ctx: SourceContext) -> SourceOutput:
         except (FetchError, ParseError):
             if is_hackmd_url(url):
                 raise  # on hackmd.io itself there is nothing else to try
-    response = await ctx.get(url, accept=PAGE_ACCEPT)
+    if ctx.detected_kind == "feed":
+        return await feed.fetch(ctx)  # known to be a feed: a conditional GET, and a 304 is not parsed
+    # on the first run nothing is stored to send, but the answer's validators are kept for the feed path
+    response = await ctx.get(url, accept=PAGE_ACCEPT, conditional=ctx.detected_kind is None)
+    if response.not_modified:  # a source detected before the kind was recorded: ask again in full
+        response = await ctx.get(url, accept=PAGE_ACCEPT)
     if feed.looks_like_feed(response.content, response.content_type):
         return await feed.posts_from_response(ctx, response)
     from_home = fetcher_for_home()

@@ -9,7 +9,7 @@ to the database: the pipeline stores its output in one transaction.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,6 +27,28 @@ T = TypeVar("T")
 Fetcher = Callable[["SourceContext"], Awaitable[SourceOutput]]
 
 
+class LazyKnown(Mapping[str, KnownPost]):
+    """The store's known posts, loaded on first use: a source that answers 304 never needs them."""
+
+    def __init__(self, load: Callable[[], dict[str, KnownPost]]) -> None:
+        self._load = load
+        self._posts: dict[str, KnownPost] | None = None
+
+    def _data(self) -> dict[str, KnownPost]:
+        if self._posts is None:
+            self._posts = self._load()
+        return self._posts
+
+    def __getitem__(self, key: str) -> KnownPost:
+        return self._data()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data())
+
+    def __len__(self) -> int:
+        return len(self._data())
+
+
 class BudgetExceeded(FetchError):
     """The source asked for more pages than its per-run budget allows."""
 
@@ -39,7 +61,8 @@ class SourceContext:
     settings: Settings
     http: HttpClient
     now: datetime
-    known: dict[str, KnownPost] = field(default_factory=dict)  # by url_key of the stored canonical URL
+    known: Mapping[str, KnownPost] = field(default_factory=dict)  # by url_key of the stored canonical URL
+    detected_kind: str | None = None  # what `auto` found this source to be on its last run
     validators: dict[str, Validator] = field(default_factory=dict)  # by URL, from the last run
     new_validators: dict[str, Validator] = field(default_factory=dict)  # by URL, to store with the posts
     executor: Executor | None = None
