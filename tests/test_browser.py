@@ -7,14 +7,13 @@ Checks the text a reader sees and that the page logged no console error. Skips w
 from __future__ import annotations
 
 import html
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from agg_cli import run_agg
 from fixture_server import serve
 
 pytestmark = pytest.mark.e2e
@@ -68,16 +67,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for name, path in [("notes", "notes.rss"), ("blog", "blog.atom")]:
             config += f'\n[[source]]\nname = "{name}"\nurl = "{served.url(path)}"\n'
         (folder / "feeds.toml").write_text(config, encoding="utf-8")
-        env = {k: v for k, v in os.environ.items() if k not in ("AGG_DB", "AGG_CONFIG")}
-        result = subprocess.run(
-            [sys.executable, "-m", "aggregator", "publish", "--out", "site"],
-            check=False,
-            cwd=folder,
-            env={**env, "AGG_NOW": "2026-11-21T12:00:00Z"},
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        result = run_agg("publish", "--out", "site", cwd=folder)
         assert result.returncode == 0, result.stderr
     return folder / "site" / "index.html"
 

@@ -3,35 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import feedparser
 import pytest
+from agg_cli import NOW, run_agg
 from fixture_server import Served, serve
 
 pytestmark = pytest.mark.e2e
 
 DATA = Path(__file__).parent / "data" / "e2e"
-NOW = "2026-11-21T12:00:00Z"
-
-
-def run_agg(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if k not in ("AGG_DB", "AGG_CONFIG")}
-    environment = {**base, "AGG_NOW": NOW, **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "aggregator", *args],
-        cwd=cwd,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
 
 
 def write_config(folder: Path, served: Served, names: list[tuple[str, str]], extra: str = "") -> Path:

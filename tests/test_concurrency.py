@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from agg_cli import run_agg, start_agg
 from hostile_server import Hostile, good_titles, serve_hostile
-from test_hostile import agg_env, run_agg, write_config
+from test_hostile import write_config
 
 pytestmark = pytest.mark.e2e
 
@@ -24,17 +24,6 @@ DELAY = 3  # the slow source answers after this many seconds, so the first run h
 def server(tmp_path: Path):
     with serve_hostile(str(tmp_path / "none.txt")) as hostile:
         yield hostile
-
-
-def start_agg(*args: str, cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "aggregator", *args],
-        cwd=cwd,
-        env=agg_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def wait_for_lock_holder(folder: Path, process: subprocess.Popen[str]) -> None:
@@ -66,7 +55,7 @@ def assert_clean(*outputs: str) -> None:
 
 def test_second_fetch_exits_3_with_a_clear_message(tmp_path: Path, server: Hostile) -> None:
     configure(tmp_path, server)
-    first = start_agg("fetch", cwd=tmp_path)
+    first = start_agg("fetch", cwd=tmp_path, text=True)
     wait_for_lock_holder(tmp_path, first)
     second = run_agg("fetch", cwd=tmp_path)
     reader = run_agg("sources", cwd=tmp_path)  # reading while the first run writes: fine, no lock error
@@ -84,7 +73,7 @@ def test_second_fetch_exits_3_with_a_clear_message(tmp_path: Path, server: Hosti
 
 def test_with_wait_both_runs_succeed_one_after_the_other(tmp_path: Path, server: Hostile) -> None:
     configure(tmp_path, server)
-    first = start_agg("fetch", cwd=tmp_path)
+    first = start_agg("fetch", cwd=tmp_path, text=True)
     wait_for_lock_holder(tmp_path, first)
     second = run_agg("fetch", "--wait", "30", cwd=tmp_path)
     out, err = first.communicate(timeout=60)
@@ -101,7 +90,7 @@ def test_with_wait_both_runs_succeed_one_after_the_other(tmp_path: Path, server:
 
 def test_wait_gives_up_with_exit_3(tmp_path: Path, server: Hostile) -> None:
     configure(tmp_path, server)
-    first = start_agg("fetch", cwd=tmp_path)
+    first = start_agg("fetch", cwd=tmp_path, text=True)
     wait_for_lock_holder(tmp_path, first)
     started = time.monotonic()
     second = run_agg("fetch", "--wait", "0.5", cwd=tmp_path)
@@ -114,7 +103,7 @@ def test_wait_gives_up_with_exit_3(tmp_path: Path, server: Hostile) -> None:
 
 def test_many_fetches_at_once_never_see_a_locked_database(tmp_path: Path, server: Hostile) -> None:
     write_config(tmp_path, server, {f"feed-{i}": f"/good/f{i}.rss" for i in range(5)})
-    runs = [start_agg("fetch", "--wait", "60", cwd=tmp_path) for _ in range(4)]
+    runs = [start_agg("fetch", "--wait", "60", cwd=tmp_path, text=True) for _ in range(4)]
     results = [(p.communicate(timeout=120), p.returncode) for p in runs]
     for (out, err), code in results:
         assert code == 0, err

@@ -13,14 +13,14 @@ import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from agg_cli import run_agg, start_agg
 from hostile_server import Hostile, serve_hostile
-from test_hostile import agg_env, run_agg, write_config
+from test_hostile import write_config
 
 pytestmark = pytest.mark.e2e
 
@@ -30,16 +30,9 @@ SEED = 20261121
 SETTINGS = {"timeout": 10, "deadline": 30, "source_deadline": 60, "retries": 0, "concurrency": 8, "per_host": 8}
 
 
-def start(*args: str, cwd: Path) -> subprocess.Popen[bytes]:
+def _start(*args: str, cwd: Path) -> subprocess.Popen[bytes]:
     # a session of its own, so the worker processes it starts can be cleaned up after the kill
-    return subprocess.Popen(
-        [sys.executable, "-m", "aggregator", *args],
-        cwd=cwd,
-        env=agg_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    return start_agg(*args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
 
 def kill_after(process: subprocess.Popen[bytes], delay: float) -> bool:
@@ -111,7 +104,7 @@ def test_sigkill_at_random_moments_never_corrupts_the_store(tmp_path: Path, serv
     rng = random.Random(SEED)
     killed, partial = 0, 0
     for _ in range(KILLS):
-        killed += kill_after(start("fetch", cwd=crashed), rng.uniform(0.05, cold))
+        killed += kill_after(_start("fetch", cwd=crashed), rng.uniform(0.05, cold))
         if (crashed / "agg.db").exists():
             assert_consistent(crashed / "agg.db")
             partial += 0 < len(snapshot(crashed / "agg.db")) < len(expected)
@@ -141,11 +134,11 @@ def test_export_out_is_never_partial(tmp_path: Path, server: Hostile) -> None:
     rng = random.Random(SEED)
     killed = 0
     for _ in range(10):
-        killed += kill_after(start(*args, cwd=tmp_path), rng.uniform(0.05, duration))
+        killed += kill_after(_start(*args, cwd=tmp_path), rng.uniform(0.05, duration))
         assert target.read_bytes() == complete  # the old file, whole (the data did not change in between)
     target.unlink()
     for _ in range(5):
-        kill_after(start(*args, cwd=tmp_path), rng.uniform(0.05, duration))
+        kill_after(_start(*args, cwd=tmp_path), rng.uniform(0.05, duration))
         assert not target.exists() or target.read_bytes() == complete  # nothing, or the whole feed
     assert killed >= 5
 
@@ -166,6 +159,6 @@ def test_publish_output_is_never_partial(tmp_path: Path, server: Hostile) -> Non
     assert len(before) >= 5
     rng = random.Random(SEED)
     for _ in range(8):
-        kill_after(start(*args, cwd=tmp_path), rng.uniform(0.05, duration))
+        kill_after(_start(*args, cwd=tmp_path), rng.uniform(0.05, duration))
         for path, data in before.items():
             assert path.read_bytes() == data  # every published file whole: the old version (the data is the same)

@@ -7,8 +7,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from agg_cli import run_agg
 from hostile_server import ENCODED, ENCODED_BODIES, Hostile, serve_hostile
-from test_hostile import run_agg, write_config
+from test_hostile import write_config
 
 pytestmark = pytest.mark.e2e
 

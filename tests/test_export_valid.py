@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import email.utils
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +13,7 @@ from typing import Any
 
 import feedparser
 import pytest
+from agg_cli import run_agg
 from fixture_server import serve
 
 pytestmark = pytest.mark.e2e
@@ -31,19 +29,6 @@ RFC822 = re.compile(
 )
 RELATIVE = re.compile(r"""(?:href|src)\s*=\s*["'](?!https?://)""", re.IGNORECASE)
 ABSOLUTE = re.compile(r"^https?://[^/\s]+")
-
-
-def run_agg(*args: str, cwd: Path, now: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("AGG_DB", "AGG_CONFIG")}
-    return subprocess.run(
-        [sys.executable, "-m", "aggregator", *args],
-        check=False,
-        cwd=cwd,
-        env={**env, "AGG_NOW": now},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from agg_cli import NOW, agg_env, run_agg
 from hostile_server import (
     CANARY_DTD,
     CANARY_HTTP,
@@ -40,7 +41,6 @@ from hostile_server import (
 
 pytestmark = pytest.mark.e2e
 
-NOW = "2026-11-21T12:00:00Z"
 SETTINGS = {
     "timeout": 1,
     "deadline": 3,
@@ -107,23 +107,6 @@ print(json.dumps({"code": done.returncode, "stdout": done.stdout, "stderr": done
                   "seconds": time.monotonic() - start,
                   "maxrss_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))
 """
-
-
-def agg_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if k not in ("AGG_DB", "AGG_CONFIG")}
-    return {**base, "AGG_NOW": NOW, **(extra or {})}
-
-
-def run_agg(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "aggregator", *args],
-        cwd=cwd,
-        env=agg_env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def write_config(

@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from agg_cli import run_agg
 
 from aggregator.config import SourceConfig, load_config
 from aggregator.errors import ConfigError
 from aggregator.opml import parse_opml, write_opml
 
 DATA = Path(__file__).parent / "data" / "publish"
-
-
-def run_agg(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("AGG_DB", "AGG_CONFIG")}
-    return subprocess.run(
-        [sys.executable, "-m", "aggregator", *args],
-        check=False,
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_parse_reads_nested_outlines_with_folders_as_tags() -> None:

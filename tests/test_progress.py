@@ -6,10 +6,10 @@ import os
 import pty
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from agg_cli import AGG, agg_env, run_agg
 from fixture_server import serve
 
 DATA = Path(__file__).parent / "data" / "e2e"
@@ -41,15 +41,8 @@ def test_terminal_shows_a_progress_bar_and_every_source_line(tmp_path: Path) -> 
     with serve(tmp_path / "site") as served:
         config(tmp_path, served.base)
         main, child = pty.openpty()
-        env = {**os.environ, "COLUMNS": "120", "TERM": "xterm"}
-        process = subprocess.Popen(
-            [sys.executable, "-m", "aggregator", "fetch"],
-            cwd=tmp_path,
-            stdin=child,
-            stdout=child,
-            stderr=child,
-            env=env,
-        )
+        env = agg_env({"COLUMNS": "120", "TERM": "xterm"})
+        process = subprocess.Popen([*AGG, "fetch"], cwd=tmp_path, stdin=child, stdout=child, stderr=child, env=env)
         os.close(child)
         output = read_all(main).decode("utf-8", "replace")
         assert process.wait(timeout=60) == 0
@@ -65,9 +58,7 @@ def test_a_pipe_gets_plain_lines_only(tmp_path: Path) -> None:
     shutil.copytree(DATA, tmp_path / "site")
     with serve(tmp_path / "site") as served:
         config(tmp_path, served.base)
-        result = subprocess.run(
-            [sys.executable, "-m", "aggregator", "fetch"], cwd=tmp_path, capture_output=True, text=True, check=False
-        )
+        result = run_agg("fetch", cwd=tmp_path)
     assert result.returncode == 0
     assert "\x1b[" not in result.stdout and "\x1b[" not in result.stderr
     lines = result.stdout.strip().splitlines()

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import feedparser
 import pytest
+from agg_cli import run_agg, start_agg
 from fixture_server import Served, serve
 
 from aggregator.digest import DigestEntry
@@ -21,34 +19,8 @@ from aggregator.publish import build_chart, group_by_day, weekly_counts, write_a
 pytestmark = pytest.mark.e2e
 
 DATA = Path(__file__).parent / "data" / "publish"
-NOW = "2026-11-21T12:00:00Z"
 FILES = ["atom.xml", "rss.xml", "feed.json", "digest.md", "index.html"]
 HOSTILE = re.compile(r"<script|javascript:|\son[a-z]+\s*=", re.IGNORECASE)
-
-
-def run_agg(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if k not in ("AGG_DB", "AGG_CONFIG")}
-    return subprocess.run(
-        [sys.executable, "-m", "aggregator", *args],
-        check=False,
-        cwd=cwd,
-        env={**base, "AGG_NOW": NOW, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-def popen_agg(*args: str, cwd: Path) -> subprocess.Popen[str]:
-    base = {k: v for k, v in os.environ.items() if k not in ("AGG_DB", "AGG_CONFIG")}
-    return subprocess.Popen(
-        [sys.executable, "-m", "aggregator", *args],
-        cwd=cwd,
-        env={**base, "AGG_NOW": NOW},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def write_config(folder: Path, served: Served, extra: list[tuple[str, str]] = ()) -> None:
@@ -108,7 +80,7 @@ def test_empty_window_is_said_and_exits_zero(tmp_path: Path, site: Served) -> No
 
 def test_two_publishes_started_together_both_finish_whole(tmp_path: Path, site: Served) -> None:
     write_config(tmp_path, site)
-    runs = [popen_agg("publish", "--out", "public", cwd=tmp_path) for _ in range(2)]
+    runs = [start_agg("publish", "--out", "public", cwd=tmp_path) for _ in range(2)]
     outcomes = [(p.wait(timeout=300), p.communicate()) for p in runs]
     assert [code for code, _ in outcomes] == [0, 0], outcomes
     out = tmp_path / "public"

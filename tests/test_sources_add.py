@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from agg_cli import run_agg
 from fixture_server import Served, serve
 
 from aggregator.config import load_config
@@ -17,19 +15,6 @@ pytestmark = pytest.mark.e2e
 
 DATA = Path(__file__).parent / "data" / "publish"
 CONFIG = '# my sources\n[settings]\nretries = 0   # fail fast\n\n# the first one\n[[source]]\nname = "old"\nurl = "https://old.example.org/"\n'
-
-
-def run_agg(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("AGG_DB", "AGG_CONFIG")}
-    return subprocess.run(
-        [sys.executable, "-m", "aggregator", *args],
-        check=False,
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.fixture

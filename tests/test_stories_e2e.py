@@ -8,8 +8,8 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from agg_cli import run_agg
 from fixture_server import Served, serve
-from test_cli_e2e import run_agg
 
 DATA = Path(__file__).parent / "data" / "stories"
 
