@@ -405,7 +405,7 @@ def sources_add(
 ) -> None:
     """Check that URL answers, detect its kind, and append it to feeds.toml (comments kept)."""
     from aggregator.detect import default_name, detect_url
-    from aggregator.sourcefile import NewSource, add_sources
+    from aggregator.sourcefile import add_sources
 
     with handled_errors():
         if kind not in KINDS:
@@ -416,7 +416,9 @@ def sources_add(
         settings = load_config(path).settings if path.exists() else Settings()
         detected = asyncio.run(detect_url(settings, url))
         chosen = detected.kind if kind == "auto" else kind
-        source = NewSource((name or default_name(detected)).strip(), url, chosen, tuple(tag or ()))
+        source = SourceConfig(
+            name=(name or default_name(detected)).strip(), url=url, kind=chosen, tags=tuple(tag or ())
+        )
         add_sources(path, [source])
     print(f"added {source.name!r} [{chosen}{', detected' if kind == 'auto' else ''}] {url} to {path}")
 
@@ -428,13 +430,12 @@ def sources_import(
 ) -> None:
     """Append every subscription of an OPML file to feeds.toml; ones already there are skipped."""
     from aggregator.opml import read_opml
-    from aggregator.sourcefile import NewSource, add_sources
+    from aggregator.sourcefile import add_sources
 
     with handled_errors():
         found, warnings = read_opml(file)
         path = find_config(config)
-        news = [NewSource(s.name, s.url, s.kind, s.tags) for s in found]
-        result = add_sources(path, news, skip_existing=True)
+        result = add_sources(path, found, skip_existing=True)
     for warning in warnings:
         print(f"agg: warning: {warning}", file=sys.stderr)
     for source, why in result.skipped:

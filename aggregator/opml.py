@@ -10,30 +10,20 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
 from pathlib import Path
 
 from aggregator.config import SourceConfig
 from aggregator.errors import ConfigError
+from aggregator.models import Kind
 from aggregator.urls import is_http_url
 
 _UNSAFE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
 _MAX_BYTES = 10_000_000
 
 
-@dataclass(frozen=True, slots=True)
-class OpmlSource:
-    """One subscription read from an outline: a name, the URL to follow, and tags."""
-
-    name: str
-    url: str
-    tags: tuple[str, ...] = ()
-    kind: str = "auto"
-
-
-def read_opml(path: Path) -> tuple[list[OpmlSource], list[str]]:
+def read_opml(path: Path) -> tuple[list[SourceConfig], list[str]]:
     """The subscriptions in an OPML file, and one warning per outline that was skipped.
 
     Raises ConfigError naming the file when it cannot be read or is not OPML.
@@ -45,7 +35,7 @@ def read_opml(path: Path) -> tuple[list[OpmlSource], list[str]]:
     return parse_opml(data, str(path))
 
 
-def parse_opml(data: bytes, where: str = "<opml>") -> tuple[list[OpmlSource], list[str]]:
+def parse_opml(data: bytes, where: str = "<opml>") -> tuple[list[SourceConfig], list[str]]:
     """Parse OPML bytes; see `read_opml`."""
     if len(data) > _MAX_BYTES:
         raise ConfigError(f"{where}: too large for an OPML file ({len(data):,} bytes)")
@@ -57,7 +47,7 @@ def parse_opml(data: bytes, where: str = "<opml>") -> tuple[list[OpmlSource], li
         raise ConfigError(f"{where}: not valid XML: {e}") from None
     if root.tag != "opml" or root.find("body") is None:
         raise ConfigError(f"{where}: not an OPML file (no <opml><body>)")
-    sources: list[OpmlSource] = []
+    sources: list[SourceConfig] = []
     warnings: list[str] = []
     body = root.find("body")
     assert body is not None  # checked above; keeps mypy aware
@@ -80,7 +70,7 @@ def _walk(parent: ET.Element, folders: tuple[str, ...]) -> Iterator[tuple[ET.Ele
             yield outline, folders
 
 
-def _source(outline: ET.Element, folders: tuple[str, ...]) -> OpmlSource | str | None:
+def _source(outline: ET.Element, folders: tuple[str, ...]) -> SourceConfig | str | None:
     url = (outline.get("xmlUrl") or outline.get("htmlUrl") or outline.get("url") or "").strip()
     name = (outline.get("title") or outline.get("text") or "").strip()
     if not url:
@@ -89,8 +79,8 @@ def _source(outline: ET.Element, folders: tuple[str, ...]) -> OpmlSource | str |
         return f"outline {name or url!r}: {url!r} is not an http(s) URL; skipped"
     categories = [c.strip().strip("/") for c in (outline.get("category") or "").split(",")]
     tags = tuple(dict.fromkeys(t for t in (*folders, *categories) if t))
-    kind = "feed" if outline.get("xmlUrl") else "auto"
-    return OpmlSource(name or url, url, tags, kind)
+    kind: Kind = "feed" if outline.get("xmlUrl") else "auto"
+    return SourceConfig(name=name or url, url=url, kind=kind, tags=tags)
 
 
 def write_opml(sources: Sequence[SourceConfig], now: datetime, title: str = "agg sources") -> str:

@@ -15,27 +15,17 @@ from pathlib import Path
 import tomlkit
 from tomlkit.exceptions import ParseError as TomlParseError
 
-from aggregator.config import parse_config
+from aggregator.config import SourceConfig, parse_config
 from aggregator.errors import ConfigError
 
 
 @dataclass(frozen=True, slots=True)
-class NewSource:
-    """A [[source]] table to add; `kind` "auto" and empty tags are left out of the file."""
-
-    name: str
-    url: str
-    kind: str = "auto"
-    tags: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
 class AddResult:
-    added: tuple[NewSource, ...]
-    skipped: tuple[tuple[NewSource, str], ...]  # (source, why) for names or URLs already in the file
+    added: tuple[SourceConfig, ...]
+    skipped: tuple[tuple[SourceConfig, str], ...]  # (source, why) for names or URLs already in the file
 
 
-def add_sources(path: Path, sources: Sequence[NewSource], *, skip_existing: bool = False) -> AddResult:
+def add_sources(path: Path, sources: Sequence[SourceConfig], *, skip_existing: bool = False) -> AddResult:
     """Append `sources` to the config at `path` (created if missing) and return what was added.
 
     A name or URL already in the file is an error, or, with `skip_existing`, skipped and reported.
@@ -47,8 +37,8 @@ def add_sources(path: Path, sources: Sequence[NewSource], *, skip_existing: bool
     tables = document.get("source") or []
     names = {str(t.get("name", "")).strip() for t in tables}
     urls = {str(t.get("url", "")).strip().rstrip("/") for t in tables}
-    added: list[NewSource] = []
-    skipped: list[tuple[NewSource, str]] = []
+    added: list[SourceConfig] = []
+    skipped: list[tuple[SourceConfig, str]] = []
     for source in sources:
         why = _conflict(source, names, urls)
         if why is not None:
@@ -66,7 +56,7 @@ def add_sources(path: Path, sources: Sequence[NewSource], *, skip_existing: bool
     return AddResult(tuple(added), tuple(skipped))
 
 
-def render_source(source: NewSource) -> str:
+def render_source(source: SourceConfig) -> str:
     """One `[[source]]` table as TOML text (tomlkit quotes and escapes the values)."""
     table = tomlkit.table()
     table.add("name", source.name)
@@ -82,7 +72,7 @@ def render_source(source: NewSource) -> str:
     return tomlkit.dumps(document)
 
 
-def _conflict(source: NewSource, names: set[str], urls: set[str]) -> str | None:
+def _conflict(source: SourceConfig, names: set[str], urls: set[str]) -> str | None:
     if source.name in names:
         return f"a source named {source.name!r} already exists"
     if source.url.rstrip("/") in urls:
