@@ -21,7 +21,7 @@ import typer
 
 from aggregator import __version__
 from aggregator.config import Config, Settings, SourceConfig, find_config, load_config
-from aggregator.dates import parse_since, to_iso
+from aggregator.dates import parse_date, parse_since, to_iso
 from aggregator.errors import AggError, ConfigError, LockedError
 from aggregator.export import FORMATS, FeedInfo, export_feed
 from aggregator.lock import exclusive
@@ -84,10 +84,12 @@ class Output:
 def now_utc() -> datetime:
     """The current time; $AGG_NOW (ISO 8601) pins it for reproducible digests and tests."""
     pinned = os.environ.get("AGG_NOW")
-    if pinned:
-        value = datetime.fromisoformat(pinned.replace("Z", "+00:00"))
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime.now(UTC)
+    if not pinned:
+        return datetime.now(UTC)
+    value = parse_date(pinned)
+    if value is None:
+        raise ConfigError(f"$AGG_NOW: cannot read {pinned!r} as a date")
+    return value
 
 
 @contextmanager

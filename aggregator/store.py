@@ -497,13 +497,16 @@ class Store:
 
     # -- stories ----------------------------------------------------------------------------------
 
-    def dedup_rows(self) -> list[tuple[Any, ...]]:
-        """(id, url, source, title, author, published, source kind, fp, fp_size, fp_version) of every post."""
+    def dedup_rows(self, post_id: int | None = None) -> list[tuple[Any, ...]]:
+        """(id, url, source, title, author, published, source kind, fp, fp_size, fp_version) of every post,
+        or of one."""
+        where, params = ("WHERE p.id = ?", [post_id]) if post_id is not None else ("", [])
         return list(
             self.db.execute(
                 "SELECT p.id, p.url, p.source, p.title, p.author, p.published, "
                 "coalesce(s.detected_kind, s.kind, 'feed'), p.fp, p.fp_size, p.fp_version "
-                "FROM posts p LEFT JOIN sources s ON s.name = p.source ORDER BY p.id"
+                f"FROM posts p LEFT JOIN sources s ON s.name = p.source {where} ORDER BY p.id",
+                params,
             )
         )
 

@@ -17,6 +17,8 @@ from aggregator.dedup import (
     DedupPolicy,
     DupRecord,
     Fingerprint,
+    PairScore,
+    StoryGroup,
     explain,
     fingerprint,
     group_stories,
@@ -57,30 +59,28 @@ def regroup(store: Store, policy: DedupPolicy = DEFAULT_POLICY) -> GroupingResul
     groups = group_stories(records, policy, splits=store.splits(), fingerprints=prints, load_text=store.post_text)
     members: list[tuple[int, int, bool, float, str]] = []
     for group in groups:
-        best = {pair.b if pair.a == group.primary else pair.a: pair for pair in group.pairs}
         for member in group.members:
-            pair = next((p for p in group.pairs if member in (p.a, p.b)), None)
-            chosen = best.get(member, pair)
-            members.append(
-                (
-                    member,
-                    group.primary,
-                    member == group.primary,
-                    chosen.score if chosen else 0.0,
-                    chosen.rule if chosen else "",
-                )
-            )
+            pair = _evidence(group, member)
+            score, rule = (pair.score, pair.rule) if pair else (0.0, "")
+            members.append((member, group.primary, member == group.primary, score, rule))
     store.replace_stories(members)
     return GroupingResult(len(records), len(groups), sum(len(g.members) - 1 for g in groups))
 
 
+def _evidence(group: StoryGroup, member: int) -> PairScore | None:
+    """The pair that tied `member` to the primary, else any pair it is in."""
+    with_primary = (p for p in group.pairs if {p.a, p.b} == {member, group.primary})
+    return next(with_primary, None) or next((p for p in group.pairs if member in (p.a, p.b)), None)
+
+
 def _record(store: Store, post_id: int) -> DupRecord:
-    for id_, url, source, title, author, published, kind, *_ in store.dedup_rows():
-        if id_ == post_id:
-            return DupRecord(
-                id_, url, source, title, author, from_iso(published), store.post_text(id_), _KINDS.get(kind, "blog")
-            )
-    raise AggError(f"no stored post with id {post_id}")
+    rows = store.dedup_rows(post_id)
+    if not rows:
+        raise AggError(f"no stored post with id {post_id}")
+    id_, url, source, title, author, published, kind, *_ = rows[0]
+    return DupRecord(
+        id_, url, source, title, author, from_iso(published), store.post_text(id_), _KINDS.get(kind, "blog")
+    )
 
 
 def _post_id(store: Store, url: str) -> int:

@@ -12,7 +12,7 @@ from typing import cast
 
 from aggregator.sources.base import Fetcher, SourceContext
 
-__all__ = ["SourceContext", "fetcher_for", "is_hackmd_url"]
+__all__ = ["PROFILE_PATH", "SourceContext", "fetcher_for", "is_hackmd_url"]
 
 _FETCHERS: dict[str, str] = {
     "auto": "aggregator.sources.auto:fetch",
@@ -23,6 +23,7 @@ _FETCHERS: dict[str, str] = {
     "html": "aggregator.sources.site:fetch_html",
 }
 _HACKMD = re.compile(r"^https?://(www\.)?hackmd\.io/@[^/?#]+/?$", re.IGNORECASE)
+PROFILE_PATH = re.compile(r"^/@([^/]+)/?$")  # a HackMD user or team profile, on hackmd.io or a mirror
 
 
 def fetcher_for(kind: str) -> Fetcher | None:

@@ -7,7 +7,6 @@ feed the page advertises.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from typing import cast
 from urllib.parse import urlsplit
@@ -16,18 +15,17 @@ from aggregator.dom import parse_html
 from aggregator.errors import FetchError, ParseError
 from aggregator.http_client import Response
 from aggregator.models import SourceOutput
-from aggregator.sources import feed, fetcher_for, is_hackmd_url
+from aggregator.sources import PROFILE_PATH, feed, fetcher_for, is_hackmd_url
 from aggregator.sources.base import SourceContext
 from aggregator.urls import resolve
 
 PAGE_ACCEPT = "text/html, application/xhtml+xml, application/atom+xml, application/rss+xml, */*;q=0.8"
-_PROFILE_PATH = re.compile(r"^/@[^/]+/?$")
 _FEED_LINK_TYPES = ("application/atom+xml", "application/rss+xml", "application/feed+json")
 
 
 def looks_like_hackmd_profile(url: str) -> bool:
     """hackmd.io/@user, or any host serving a `/@user` path the way HackMD does (a mirror, a test server)."""
-    return is_hackmd_url(url) or bool(_PROFILE_PATH.match(urlsplit(url).path))
+    return is_hackmd_url(url) or bool(PROFILE_PATH.match(urlsplit(url).path))
 
 
 async def fetch(ctx: SourceContext) -> SourceOutput:

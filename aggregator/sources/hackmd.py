@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote, unquote, urlsplit
@@ -22,12 +21,12 @@ from aggregator.errors import FetchError, ParseError
 from aggregator.http_client import Response
 from aggregator.markdown import render_excerpt, render_markdown, split_tags
 from aggregator.models import KnownPost, RawPost, SourceOutput
+from aggregator.sources import PROFILE_PATH
 from aggregator.sources.base import BudgetExceeded, SourceContext
 from aggregator.urls import url_key
 
 JSON_ACCEPT = "application/json, text/plain;q=0.5"
 MARKDOWN_ACCEPT = "text/markdown, text/plain;q=0.9, */*;q=0.5"
-_PROFILE_PATH = re.compile(r"^/@([^/]+)/?$")
 _LAST_CHANGE_KEYS = ("lastchangeAt", "lastChangedAt", "lastChangeAt", "updatedAt")
 _MORE_KEYS = ("hasMore", "nextPage", "nextCursor", "next")  # a paginated answer we cannot follow
 _TOTAL_KEYS = ("total", "totalCount", "notesCount")
@@ -71,7 +70,7 @@ def profile_location(url: str) -> tuple[str, str]:
         parts = urlsplit(url.strip())
     except ValueError:
         parts = None
-    match = _PROFILE_PATH.match(parts.path) if parts is not None else None
+    match = PROFILE_PATH.match(parts.path) if parts is not None else None
     if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.netloc or match is None:
         raise ParseError(f"not a HackMD profile URL (expected https://hackmd.io/@user or /@team): {url}")
     return f"{parts.scheme.lower()}://{parts.netloc}", unquote(match.group(1))
