@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
 from dateutil import parser as dateutil_parser
 from dateutil import tz as dateutil_tz
@@ -36,6 +36,13 @@ _ZONES: dict[str, tzinfo] = {
     "PST": dateutil_tz.tzoffset("PST", -8 * 3600),
     "PDT": dateutil_tz.tzoffset("PDT", -7 * 3600),
 }
+# RSS's RFC 822 dates with a numeric or UTC zone, read without dateutil (ten times slower on these)
+_RFC822 = re.compile(
+    r"^(\d{1,2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{4}) (\d{2}):(\d{2})(?::(\d{2}))? "
+    r"(?:([+-])(\d{2})(\d{2})|GMT|UTC|UT|Z)$"
+)
+_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTHS = {name: number for number, name in enumerate(_MONTH_NAMES, 1)}
 _EARLIEST_YEAR = 1971  # Hugo prints 0001-01-01 for undated pages; nothing real predates this
 
 
@@ -98,6 +105,13 @@ def _from_parts(parts: dict[str, str | None], default_tz: tzinfo) -> datetime:
 def _parse_text(text: str, default_tz: tzinfo) -> datetime | None:
     text = _GO_ZONE_SUFFIX.sub(r"\1", text)
     text = _WEEKDAY_PREFIX.sub("", text)
+    rfc822 = _RFC822.match(text)
+    if rfc822:
+        day, month, year, hour, minute, second, sign, zone_h, zone_m = rfc822.groups()
+        offset = timedelta(hours=int(zone_h or 0), minutes=int(zone_m or 0)) * (-1 if sign == "-" else 1)
+        return datetime(
+            int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second or 0), tzinfo=timezone(offset)
+        )
     if text.endswith("Z") and "T" in text:
         text = text[:-1] + "+00:00"
     try:

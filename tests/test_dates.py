@@ -269,3 +269,19 @@ def test_iso_round_trip() -> None:
     assert to_iso(None) is None
     assert from_iso(None) is None
     assert from_iso("") is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Mon, 02 Nov 2026 10:00:00 +0800",
+        "Tue, 3 Feb 2026 23:59:59 -0330",
+        "02 Nov 2026 10:00 GMT",
+        "Sun, 01 Mar 2026 00:00:00 UTC",
+        "Fri, 29 Feb 2024 12:30:00 +0000",
+    ],
+)
+def test_rfc822_dates_read_without_dateutil_match_dateutil(value: str) -> None:
+    from dateutil import parser as dateutil_parser
+
+    assert parse_date(value) == dateutil_parser.parse(value.rsplit(", ", maxsplit=1)[-1]).astimezone(UTC)

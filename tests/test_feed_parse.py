@@ -315,6 +315,8 @@ def test_looks_like_feed(head: bytes) -> None:
         (b"<rss version='2.0'>", "image/png"),  # the type says no
         (b"", ""),
         (b'{"version": "https://jsonfeed.org/version/1"}', "application/json"),
+        (b"<!-- a comment that never closes <rss version='2.0'", ""),  # once looped for ever
+        (b"<?xml version='1.0'?><!doctype rss", ""),
     ],
 )
 def test_not_looks_like_feed(content: bytes, content_type: str) -> None:

@@ -20,6 +20,7 @@ from aggregator.encoding import decode_bytes
 from aggregator.errors import ParseError
 from aggregator.models import RawPost, SourceOutput
 from aggregator.sources.base import SourceContext
+from aggregator.sources.feed_xml import FeedDocument, read_simple_feed
 from aggregator.urls import is_http_url, resolve
 
 FEED_ACCEPT = (
@@ -60,7 +61,10 @@ def looks_like_feed(content: bytes, content_type: str = "") -> bool:
     if head.startswith(b"<?xml"):
         head = head[head.find(b"?>") + 2 :].lstrip()
     while head.startswith((b"<!--", b"<?xml-stylesheet", b"<!doctype rss")):
-        head = head[head.find(b">") + 1 :].lstrip()
+        end = head.find(b">")
+        if end < 0:
+            return False  # an unclosed comment or declaration: no root element follows
+        head = head[end + 1 :].lstrip()
     return head.startswith((b"<rss", b"<feed", b"<rdf:rdf", b"<rdf"))
 
 
@@ -73,33 +77,39 @@ def parse_feed(content: bytes, headers: dict[str, str], url: str) -> ParsedFeed:
     if not content.strip():
         raise ParseError("not a feed: the response is empty")
     content, headers = as_utf8(content, headers)
-    headers["content-location"] = url  # the base for relative links
     content = _OUT_OF_RANGE_REFERENCE.sub(_replace_reference, content)
-    try:
-        parsed = feedparser.parse(content, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
-    except (ValueError, RecursionError) as e:  # feedparser's own failures on hostile markup
-        raise ParseError(f"not a readable feed ({type(e).__name__}: {str(e)[:120]})") from None
-    version = parsed.get("version") or ""
-    entries = parsed.get("entries") or []
+    document = read_simple_feed(content, url) or _read_with_feedparser(content, headers, url)
+    version, entries = document.version, document.entries
     if not version and not entries and _looks_like_html(content):
         raise ParseError("not a feed: the server sent an HTML page")
     if not version and not entries:
-        cause = _bozo_text(parsed) if parsed.get("bozo") else "no RSS or Atom root element"
-        raise ParseError(f"not a feed ({cause})")
-    result = ParsedFeed(title=_plain(parsed.feed.get("title")), link=parsed.feed.get("link"))
-    if _harmless_bozo(parsed):
-        parsed["bozo"] = False
-    if parsed.get("bozo") and entries:
-        result.warnings.append(f"feed is malformed, kept the {len(entries)} entries read: {_bozo_text(parsed)}")
-    elif parsed.get("bozo") and not entries and version:
-        raise ParseError(f"malformed feed with no readable entry: {_bozo_text(parsed)}")
-    base = parsed.feed.get("link") if is_http_url(parsed.feed.get("link") or "") else url
-    feed_author = _author(parsed.feed)
+        raise ParseError(f"not a feed ({document.error or 'no RSS or Atom root element'})")
+    result = ParsedFeed(title=_plain(document.feed.get("title")), link=document.feed.get("link"))
+    if document.error and entries:
+        result.warnings.append(f"feed is malformed, kept the {len(entries)} entries read: {document.error}")
+    elif document.error and not entries and version:
+        raise ParseError(f"malformed feed with no readable entry: {document.error}")
+    feed_link = document.feed.get("link") or ""
+    base = feed_link if is_http_url(feed_link) else url
+    feed_author = _author(document.feed)
     for index, entry in enumerate(entries, start=1):
         post = _entry_to_post(entry, url, base, feed_author, result.warnings, index)
         if post is not None:
             result.posts.append(post)
     return result
+
+
+def _read_with_feedparser(content: bytes, headers: dict[str, str], url: str) -> FeedDocument:
+    """Any feed, malformed ones too; feedparser gets the bytes and headers, never the URL to fetch."""
+    headers["content-location"] = url  # the base for relative links
+    try:
+        parsed = feedparser.parse(content, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
+    except (ValueError, RecursionError) as e:  # feedparser's own failures on hostile markup
+        raise ParseError(f"not a readable feed ({type(e).__name__}: {str(e)[:120]})") from None
+    error = _bozo_text(parsed) if parsed.get("bozo") else None
+    if error and _harmless_bozo(parsed) and (parsed.get("version") or parsed.get("entries")):
+        error = None  # served as text/plain, or relabelled: still a well-formed feed
+    return FeedDocument(parsed.get("version") or "", parsed.feed, parsed.get("entries") or [], error)
 
 
 def _replace_reference(match: re.Match[bytes]) -> bytes:
