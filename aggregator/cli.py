@@ -332,6 +332,9 @@ def search(
         cfg = open_config(config)
         store, _ = open_store(cfg, db)
         try:
+            pending = store.pending_index()
+            if pending > 1000 and sys.stderr.isatty():  # a first search after a big fetch takes a few seconds
+                print(f"indexing {pending} new posts for search…", file=sys.stderr)
             found = store.search(query, limit=max(1, limit))
         finally:
             store.close()

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from aggregator.urls import url_key
+
 Kind = Literal["auto", "feed", "hackmd", "hexo", "hugo", "html"]
 KINDS: tuple[Kind, ...] = ("auto", "feed", "hackmd", "hexo", "hugo", "html")
 
@@ -62,6 +64,13 @@ class Post:
     fingerprint: bytes | None = None  # the near-duplicate sketch of the text (dedup.Fingerprint.to_bytes)
     fingerprint_size: int = 0
     fingerprint_version: str | None = None  # sketches are comparable only within one version
+    # identity keys, derived once where the post is made (a worker), not again by the store
+    canonical_key: str = field(init=False)
+    url_key: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "canonical_key", url_key(self.canonical_url))
+        object.__setattr__(self, "url_key", url_key(self.url))
 
 
 @dataclass(frozen=True, slots=True)

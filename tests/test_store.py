@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.models import Post
-from aggregator.store import FetchRecord, Store
+from aggregator.store import MIGRATIONS, FetchRecord, Store
 from aggregator.text import content_hash, title_key
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -48,12 +48,13 @@ def store(tmp_path: Path) -> Store:
 
 def test_migrations_are_versioned_and_idempotent(tmp_path: Path) -> None:
     first = Store.open(tmp_path / "agg.db")
-    assert first.version == 3
+    assert first.version == len(MIGRATIONS) == 4
     assert first.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     first.close()
     again = Store.open(tmp_path / "agg.db")  # opening an up-to-date database changes nothing
-    assert again.version == 3
+    assert again.version == 4
     assert set(again.db.table_names()) >= {
+        "fts_pending",
         "posts",
         "sources",
         "fetch_log",
@@ -113,8 +114,8 @@ def test_incomplete_posts_are_known_without_content(store: Store) -> None:
 
 def test_a_failure_inside_a_source_rolls_back_the_whole_source(store: Store) -> None:
     good = post("https://blog.test/a/", "A")
-    broken = dataclasses.replace(post("https://blog.test/b/", "B"), canonical_url="not a url")
-    with pytest.raises(ValueError):
+    broken = dataclasses.replace(post("https://blog.test/b/", "B"), tags=(object(),))  # not JSON-serialisable
+    with pytest.raises(TypeError):
         save(store, [good, broken])
     assert store.count_posts() == 0
     assert store.db.execute("SELECT count(*) FROM fetch_log").fetchone()[0] == 0
@@ -154,6 +155,55 @@ def test_search_follows_updates(store: Store) -> None:
     save(store, [post("https://blog.test/a/", "Notes", text="about flow matching")], when=NOW + timedelta(days=1))
     assert store.search("diffusion") == []
     assert [p.title for p in store.search("flow matching")] == ["Notes"]
+
+
+def _index_is_consistent(store: Store) -> bool:
+    # FTS5 compares an external-content index with its table when given rank 1, and raises on a mismatch
+    store.db.execute("INSERT INTO posts_fts(posts_fts, rank) VALUES ('integrity-check', 1)")
+    return True
+
+
+def test_fetch_only_queues_posts_and_search_indexes_them(store: Store) -> None:
+    save(store, [post("https://blog.test/a/", "Notes", text="about diffusion")])
+    assert store.pending_index() == 1
+    assert store.db.execute("SELECT count(*) FROM posts_fts WHERE posts_fts MATCH 'diffusion'").fetchone()[0] == 0
+    assert [p.title for p in store.search("diffusion")] == ["Notes"]
+    assert store.pending_index() == 0 and _index_is_consistent(store)
+    # an indexed post that changes has its old terms taken out at once and its new ones queued
+    save(store, [post("https://blog.test/a/", "Notes", text="about flow matching")], when=NOW + timedelta(days=1))
+    assert store.pending_index() == 1
+    assert store.db.execute("SELECT count(*) FROM posts_fts WHERE posts_fts MATCH 'diffusion'").fetchone()[0] == 0
+    # a queued post that changes again, and one deleted before it was ever indexed, leave no trace
+    save(store, [post("https://blog.test/a/", "Notes", text="about rectified flow")], when=NOW + timedelta(days=2))
+    save(store, [post("https://blog.test/gone/", "Gone", text="transient words")])
+    store.db.execute("DELETE FROM posts WHERE title = 'Gone'")
+    assert store.update_index() == 1
+    assert store.search("flow matching") == [] and store.search("transient") == []
+    assert [p.title for p in store.search("rectified")] == ["Notes"]
+    assert _index_is_consistent(store)
+
+
+def test_a_version_3_database_keeps_its_index(tmp_path: Path) -> None:
+    import sqlite3
+
+    import sqlite_utils
+
+    conn = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
+    for migration in MIGRATIONS[:3]:
+        migration(sqlite_utils.Database(conn))
+    conn.execute("PRAGMA user_version = 3")
+    conn.execute(
+        "INSERT INTO posts (url_key, canonical_url, url, source, title, title_key, content_text, first_seen, "
+        "last_seen) VALUES ('//blog.test/a', 'https://blog.test/a', 'https://blog.test/a', 'blog', 'Old notes', "
+        "'old notes', 'about diffusion', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')"
+    )
+    conn.close()
+    store = Store.open(tmp_path / "old.db")
+    assert store.version == 4 and store.pending_index() == 0
+    assert [p.title for p in store.search("diffusion")] == ["Old notes"]
+    save(store, [post("https://blog.test/a", "Old notes", text="about flow matching")])
+    assert store.search("diffusion") == [] and [p.title for p in store.search("matching")] == ["Old notes"]
+    assert _index_is_consistent(store)
 
 
 def test_same_guid_with_a_new_link_is_an_update(store: Store) -> None:
