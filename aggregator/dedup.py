@@ -24,6 +24,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import lru_cache
 from itertools import combinations
 from typing import Literal
 
@@ -174,15 +175,26 @@ def fingerprint(text: str) -> Fingerprint:
 
 def title_similarity(a: str, b: str) -> float:
     """Dice coefficient of the folded title tokens (words, and Han characters one by one); 0 to 1."""
-    ta, tb = (frozenset(_TOKEN.findall(to_simplified(title_key(title)))) for title in (a, b))
+    ta, tb = _title_tokens(a), _title_tokens(b)
     if not ta or not tb:
         return 0.0
     return 2 * len(ta & tb) / (len(ta) + len(tb))
 
 
+# grouping compares each post with many candidates: fold each title and author once, not once per pair
+@lru_cache(maxsize=1 << 16)
+def _title_tokens(title: str) -> frozenset[str]:
+    return frozenset(_TOKEN.findall(to_simplified(title_key(title))))
+
+
+@lru_cache(maxsize=1 << 14)
+def _author_key(author: str) -> str:
+    return title_key(author)
+
+
 def same_author(a: DupRecord, b: DupRecord) -> bool | None:
     """True or False when both posts name an author, None when either does not."""
-    names = [title_key(record.author or "") for record in (a, b)]
+    names = [_author_key(record.author or "") for record in (a, b)]
     return names[0] == names[1] if all(names) else None
 
 
