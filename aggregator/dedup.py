@@ -213,14 +213,20 @@ def _score(a: DupRecord, b: DupRecord, sa: frozenset[int], sb: frozenset[int], p
 
 
 def _pair(
-    a: DupRecord, b: DupRecord, scores: tuple[float, float], sizes: tuple[int, int], policy: DedupPolicy
+    a: DupRecord,
+    b: DupRecord,
+    scores: tuple[float, float],
+    sizes: tuple[int, int],
+    policy: DedupPolicy,
+    *,
+    exact: bool = True,
 ) -> PairScore:
     title = title_similarity(a.title, b.title)
     author = same_author(a, b)
     grouped, rule = judge(scores[0], scores[1], title, author, sizes, policy)
     if a.id > b.id:
         a, b, sizes = b, a, (sizes[1], sizes[0])
-    return PairScore(a.id, b.id, scores[0], scores[1], title, bool(author), sizes, grouped, rule)
+    return PairScore(a.id, b.id, scores[0], scores[1], title, bool(author), sizes, grouped, rule, exact)
 
 
 def estimate(fa: Fingerprint, fb: Fingerprint) -> tuple[float, float, float]:
@@ -228,12 +234,15 @@ def estimate(fa: Fingerprint, fb: Fingerprint) -> tuple[float, float, float]:
     (0 when both sketches hold their whole shingle sets, and the estimate is exact)."""
     if not (fa.sketch and fb.sketch):
         return 0.0, 0.0, 0.0
-    in_a, in_b = set(fa.sketch), set(fb.sketch)
-    smallest = sorted(in_a | in_b)[:SKETCH]  # the bottom-k of the union
-    jaccard = sum(1 for value in smallest if value in in_a and value in in_b) / len(smallest)
-    margin = (
-        0.0 if max(fa.size, fb.size) <= SKETCH else 3 * math.sqrt(max(jaccard * (1 - jaccard), 0.02) / len(smallest))
-    )
+    if fa.sketch == fb.sketch:
+        # every value of the union's bottom-k is in both (copies of one post are common)
+        jaccard, compared = 1.0, min(SKETCH, len(set(fa.sketch)))
+    else:
+        in_a = set(fa.sketch)
+        union = in_a.union(fb.sketch)
+        smallest = sorted(union)[:SKETCH] if len(union) > SKETCH else union  # the bottom-k of the union
+        jaccard, compared = len(in_a.intersection(fb.sketch).intersection(smallest)) / len(smallest), len(smallest)
+    margin = 0.0 if max(fa.size, fb.size) <= SKETCH else 3 * math.sqrt(max(jaccard * (1 - jaccard), 0.02) / compared)
     return jaccard, _containment(jaccard, fa.size, fb.size), margin
 
 
@@ -254,7 +263,7 @@ def _estimated_pair(
     verdicts = {judge(j, _containment(j, *sizes), title, author, sizes, policy)[0] for j in (low, high)}
     if len(verdicts) > 1 and not certain:
         return None
-    return replace(_pair(a, b, (jaccard, containment), sizes, policy), exact=margin == 0.0)
+    return _pair(a, b, (jaccard, containment), sizes, policy, exact=margin == 0.0)
 
 
 def judge(

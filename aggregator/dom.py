@@ -10,7 +10,7 @@ Math is kept as TeX in one shape everywhere: `<span class="math inline">$…$</s
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -76,7 +76,7 @@ _URL_ATTRIBUTES = (
     ("embed", "src"),
 )
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u200b\u3000]+")
-_BLANK_LINES = re.compile(r"\n\s*\n+")
+_LINE_BREAKS = ", ".join(sorted(_BLOCK_TAGS)) + ", span.math.display"
 
 
 def parse_html(html: str | bytes) -> Document:
@@ -95,6 +95,12 @@ def parse_fragment(html: str) -> Document:
     """Parse an article fragment inside <body>, so a leading <script> or <style> is not moved into <head>."""
     head = html[:200].lstrip().lower()
     return parse_html(html if head.startswith(("<!doctype", "<html")) else "<body>" + html)
+
+
+def round_trips(html: str) -> bool:
+    """True when parsing the fragment and serialising it again gives back the same text."""
+    root = fragment_root(parse_fragment(html))
+    return root is not None and root.inner_html == html
 
 
 def prepare_content(html: str, base_url: str | None) -> str:
@@ -179,41 +185,21 @@ def node_text(root: Node) -> str:
     """Text of a node with block elements on separate lines (scripts, styles and SVG left out)."""
     for hidden in root.css(_INVISIBLE):
         hidden.decompose()
-    return join_text(_text_pieces(root))
+    for image in root.css("img[alt]"):
+        alt = (image.attributes.get("alt") or "").strip()
+        if alt and alt.lower() not in ("image", "img"):
+            image.insert_before(f" {alt} ")
+    # a line break before and after each block, then one walk in C: a Python walk cost 0.2 ms a post
+    for block in root.css(_LINE_BREAKS):
+        block.insert_before("\n")
+        block.insert_after("\n")
+    return join_text([root.text(deep=True, separator="", strip=False)])
 
 
-def _text_pieces(root: Node) -> Iterator[str]:
-    # an explicit stack, so a block yields a line break where it opens and again where it closes
-    stack: list[tuple[Node, bool]] = [(root, False)]
-    while stack:
-        node, closing = stack.pop()
-        if closing:
-            yield "\n"
-            continue
-        tag = node.tag
-        if tag == "-text":
-            yield node.text_content or ""
-            continue
-        if tag == "img":
-            alt = (node.attributes.get("alt") or "").strip()
-            if alt and alt.lower() not in ("image", "img"):
-                yield f" {alt} "
-        if tag in _BLOCK_TAGS or (tag == "span" and _is_display_math(node)):
-            yield "\n"
-            stack.append((node, True))
-        stack.extend((child, False) for child in reversed(list(node.iter(include_text=True))))
-
-
-def _is_display_math(node: Node) -> bool:
-    classes = (node.attributes.get("class") or "").split()
-    return "math" in classes and "display" in classes
-
-
-def join_text(pieces: Iterator[str] | list[str]) -> str:
-    """Collapse spaces inside lines and blank lines between them."""
-    text = "".join(pieces)
-    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
-    return _BLANK_LINES.sub("\n", "\n".join(line for line in lines if line)).strip()
+def join_text(pieces: Iterable[str]) -> str:
+    """Collapse spaces inside lines, and drop blank lines."""
+    text = _SPACES.sub(" ", "".join(pieces))  # _SPACES holds no newline: this works line by line
+    return "\n".join(line for line in map(str.strip, text.split("\n")) if line)
 
 
 def meta_content(doc: Document, *names: str) -> str | None:

@@ -94,6 +94,7 @@ class SourceOutput:
     """
 
     posts: list[RawPost] = field(default_factory=list)
+    normalized: list[Post] | None = None  # set instead of `posts` by a source that normalised in its worker call
     unchanged_urls: list[str] = field(default_factory=list)
     not_modified: bool = False
     warnings: list[str] = field(default_factory=list)

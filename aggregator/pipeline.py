@@ -160,9 +160,13 @@ async def fetch_one(
     try:
         async with asyncio.timeout(config.settings.source_deadline):
             output = await fetcher(ctx)
-            posts, skipped = (
-                await ctx.run_cpu(normalize_posts, output.posts, source.name, now) if output.posts else ([], [])
-            )  # nothing to normalise (a 304) must not start the worker pool
+            skipped: list[str]
+            if output.normalized is not None:
+                posts, skipped = output.normalized, []
+            elif output.posts:
+                posts, skipped = await ctx.run_cpu(normalize_posts, output.posts, source.name, now)
+            else:
+                posts, skipped = [], []  # nothing to normalise (a 304) must not start the worker pool
     except SourceError as e:
         report.error = str(e)
     except TimeoutError:

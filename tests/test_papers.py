@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from aggregator import papers
 from aggregator.papers import paper_keys
 
 
@@ -82,3 +83,19 @@ def test_paper_keys_never_raises_and_keys_are_unique(text: str, html: str | None
 @given(st.sampled_from(["arXiv:", "https://arxiv.org/abs/", "10.1145/", "openreview.net/forum?id="]), st.text())
 def test_paper_keys_never_raises_near_prefixes(prefix: str, tail: str) -> None:
     paper_keys(prefix + tail)
+
+
+_FRAGMENTS = [
+    "arxiv", "ArXiv:", "arXiv 2303.13744", "www.arxiv.org/abs/", "export.arxiv.org/pdf/", "2303.13744", "v2", ".",
+    "1", "/", " ", "10.1145/3442188.3445922", "doi:", "(", ")", "10.48550/arXiv.2303.13744",
+    "huggingface.co/papers/2401.00001", "openreview.net/forum?id=", "abcXYZ_-1", "aclanthology.org/",
+    "2020.acl-main.463", "P19-1001", "aclweb.org/anthology/P/P19/", "ar5iv.labs.arxiv.org/html/", "alphaxiv.org/abs/",
+    "hep-th/9901001", "math.GT/0309136", "x10.1", "中文", "İ", "&amp;", "?", "&id=", "www.", "ar5iv.org/abs/",
+    "0710.1234", "1.10.2/x",
+]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=14).map("".join))
+def test_scanning_only_at_hints_finds_what_a_full_scan_finds(text: str) -> None:
+    full_scan = [key for match in papers._PATTERN.finditer(text) if (key := papers._key_of(match)) is not None]
+    assert list(papers._keys_in(text)) == full_scan

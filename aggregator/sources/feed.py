@@ -18,7 +18,8 @@ from aggregator.dates import parse_date
 from aggregator.dom import html_to_text
 from aggregator.encoding import decode_bytes
 from aggregator.errors import ParseError
-from aggregator.models import RawPost, SourceOutput
+from aggregator.models import Post, RawPost, SourceOutput
+from aggregator.normalize import normalize_posts
 from aggregator.sources.base import SourceContext
 from aggregator.sources.feed_xml import FeedDocument, read_simple_feed
 from aggregator.urls import is_http_url, resolve
@@ -248,7 +249,18 @@ async def posts_from_response(ctx: SourceContext, response: Any) -> SourceOutput
     if response.unchanged:
         output.not_modified = True
         return output
-    parsed = await ctx.run_cpu(parse_feed, response.content, dict(response.headers), response.url)
-    output.posts.extend(parsed.posts)
-    output.warnings.extend(parsed.warnings)
+    posts, warnings = await ctx.run_cpu(
+        read_posts, response.content, dict(response.headers), response.url, ctx.source.name, ctx.now
+    )
+    output.normalized = posts
+    output.warnings.extend(warnings)
     return output
+
+
+def read_posts(
+    content: bytes, headers: dict[str, str], url: str, source: str, now: datetime
+) -> tuple[list[Post], list[str]]:
+    """Parse and normalise in one worker call: the raw posts never travel back to the main process."""
+    parsed = parse_feed(content, headers, url)
+    posts, skipped = normalize_posts(parsed.posts, source, now)
+    return posts, [*parsed.warnings, *skipped]
