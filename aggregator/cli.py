@@ -11,11 +11,11 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TextIO
 
 import typer
 
@@ -23,7 +23,7 @@ from aggregator import __version__
 from aggregator.config import Config, Settings, SourceConfig, find_config, load_config
 from aggregator.dates import parse_date, parse_since, to_iso
 from aggregator.errors import AggError, ConfigError, LockedError
-from aggregator.export import FORMATS, FeedInfo, export_feed
+from aggregator.export import FORMATS, FeedInfo, FeedSummary, write_feed
 from aggregator.lock import exclusive
 from aggregator.models import KINDS
 from aggregator.pipeline import SourceReport, exit_code, run_fetch, select_sources
@@ -249,12 +249,15 @@ def export(
         start = parse_since(since, now) if since else None
         cfg = open_config(config)
         store, _ = open_store(cfg, db)
+        info = FeedInfo(self_url=self_url, source_urls={s.name: s.url for s in cfg.sources})
+        filters: dict[str, Any] = {"since": start, "limit": limit or None, "sources": source or [], "tags": tag or []}
         try:
-            posts = list(store.posts(since=start, limit=limit or None, sources=source or [], tags=tag or [], lang=lang))
+            summary = FeedSummary.of(store.post_dates(**filters, lang=lang), now)
+            _write_streamed(
+                out_file, lambda out: write_feed(out, store.posts(**filters, lang=lang), fmt, info, summary)
+            )
         finally:
             store.close()
-        info = FeedInfo(self_url=self_url, source_urls={s.name: s.url for s in cfg.sources})
-        _write(export_feed(posts, fmt, info, now), out_file)
 
 
 @app.command()
@@ -490,6 +493,25 @@ def _write(text: str, out_file: Path | None) -> None:
     tmp = out_file.with_name(f".{out_file.name}.tmp{os.getpid()}")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(out_file)  # readers never see half a file
+
+
+def _write_streamed(out_file: Path | None, write: Callable[[TextIO], None]) -> None:
+    """Like _write, for output written piece by piece (a whole-store export is too big to hold)."""
+    if out_file is None or (out_file.exists() and not out_file.is_file()):
+        if out_file is None:
+            write(sys.stdout)
+            sys.stdout.write("\n")
+            return
+        with out_file.open("w", encoding="utf-8") as target:
+            write(target)
+        return
+    tmp = out_file.with_name(f".{out_file.name}.tmp{os.getpid()}")
+    try:
+        with tmp.open("w", encoding="utf-8") as target:
+            write(target)
+        tmp.replace(out_file)  # readers never see half a file
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def main() -> None:

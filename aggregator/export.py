@@ -6,20 +6,27 @@ each entry names its author and its source site (Atom `<source>` with id/title/l
 `<source url>` and `dc:creator`), and `updated` moves only when a post really changed.
 Content comes from the store already sanitised (normalize runs the allow-list before anything is
 stored), so no output carries script; exporting is formatting only.
+
+`write_feed` streams: feedgen writes the feed's head and each entry on its own, one post at a time,
+so exporting a whole store (100k posts, a gigabyte of text) never holds it in memory. What the head
+says about all posts (the newest change, the language, each source's newest change) comes first from
+a `FeedSummary` of their dates.
 """
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, TextIO
 
 from feedgen.entry import FeedEntry
 from feedgen.ext.base import BaseEntryExtension
 from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
+from lxml import etree
 
 from aggregator import __version__
 from aggregator.dates import to_iso
@@ -54,27 +61,60 @@ class FeedInfo:
         return _PLACEHOLDER_HOME
 
 
+class Dated(Protocol):
+    """What a feed's head needs of a post: a StoredPost, or the store's PostDates."""
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def date(self) -> datetime: ...
+    @property
+    def changed_at(self) -> datetime | None: ...
+    @property
+    def updated(self) -> datetime | None: ...
+    @property
+    def lang(self) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSummary:
+    """What the head of a feed says about all its posts."""
+
+    updated: datetime  # the newest real change, so the feed's `updated` moves only when a post does
+    language: str | None  # the language every post shares; a mixed feed declares none rather than a wrong one
+    source_updated: Mapping[str, datetime]  # each source's newest change, for Atom's <source><updated>
+
+    @classmethod
+    def of(cls, posts: Iterable[Dated], now: datetime) -> FeedSummary:
+        newest: dict[str, datetime] = {}
+        langs: set[str | None] = set()
+        for post in posts:
+            stamp = entry_updated(post)
+            if post.source not in newest or stamp > newest[post.source]:
+                newest[post.source] = stamp
+            langs.add(post.lang)
+        language = langs.pop() if len(langs) == 1 else None
+        return cls(max(newest.values(), default=now), language, newest)
+
+
 def export_feed(posts: Sequence[StoredPost], fmt: Format, info: FeedInfo, now: datetime) -> str:
     """The feed in `fmt` as text (XML for atom/rss, JSON for json)."""
+    out = io.StringIO()
+    write_feed(out, posts, fmt, info, FeedSummary.of(posts, now))
+    return out.getvalue()
+
+
+def write_feed(out: TextIO, posts: Iterable[StoredPost], fmt: Format, info: FeedInfo, summary: FeedSummary) -> None:
+    """Write the feed to `out` one post at a time; `summary` describes the same posts (FeedSummary.of)."""
     if fmt == "json":
-        return json_feed(posts, info)
-    return _xml_feed(posts, fmt, info, now)
+        _write_json_feed(out, posts, info, summary)
+    else:
+        _write_xml_feed(out, posts, fmt, info, summary)
 
 
-def entry_updated(post: StoredPost) -> datetime:
+def entry_updated(post: Dated) -> datetime:
     """When a post last really changed: agg's change time, else the source's, never before publication."""
     return max(post.date, post.changed_at or post.updated or post.date)
-
-
-def feed_updated(posts: Sequence[StoredPost], now: datetime) -> datetime:
-    """The newest real change, so the feed's `updated` moves only when a post does."""
-    return max((entry_updated(p) for p in posts), default=now)
-
-
-def common_language(posts: Sequence[StoredPost]) -> str | None:
-    """The language every post shares, or None (a mixed feed declares none rather than a wrong one)."""
-    langs = {p.lang for p in posts}
-    return langs.pop() if len(langs) == 1 else None
 
 
 class _EntryExtras(BaseEntryExtension):  # type: ignore[misc]
@@ -109,7 +149,27 @@ class _EntryExtras(BaseEntryExtension):  # type: ignore[misc]
         return item
 
 
-def _xml_feed(posts: Sequence[StoredPost], fmt: Format, info: FeedInfo, now: datetime) -> str:
+def _write_xml_feed(
+    out: TextIO, posts: Iterable[StoredPost], fmt: Format, info: FeedInfo, summary: FeedSummary
+) -> None:
+    head, tail = _xml_head(fmt, info, summary)
+    out.write(head)
+    # each entry is serialised alone, so lxml declares the root's namespaces on it again: drop them
+    own_namespace = (
+        ' xmlns="http://www.w3.org/2005/Atom"' if fmt == "atom" else ' xmlns:dc="http://purl.org/dc/elements/1.1/"'
+    )
+    for post in posts:
+        entry = _entry(post, info.source_urls.get(post.source), summary.source_updated.get(post.source))
+        entry.load_extension("dc", atom=False, rss=True)
+        entry.dc.dc_creator(post.author or post.source)
+        element = entry.atom_entry() if fmt == "atom" else entry.rss_entry()
+        text: str = etree.tostring(element, encoding="unicode", pretty_print=True)
+        out.write(text.replace(own_namespace, "", 1))
+    out.write(tail)
+
+
+def _xml_head(fmt: Format, info: FeedInfo, summary: FeedSummary) -> tuple[str, str]:
+    """The feed document without entries, cut where the entries go."""
     generator = FeedGenerator()
     generator.load_extension("dc", atom=False, rss=True)
     generator.id(info.self_url or FEED_ID)
@@ -121,29 +181,14 @@ def _xml_feed(posts: Sequence[StoredPost], fmt: Format, info: FeedInfo, now: dat
     if info.self_url:
         generator.link(href=info.self_url, rel="self", type=_MIME[fmt])
     generator.link(href=info.home, rel="alternate")  # last, because feedgen makes the last link RSS's <link>
-    updated = feed_updated(posts, now)
-    generator.updated(updated)
-    generator.lastBuildDate(updated)
-    language = common_language(posts)
-    if language:
-        generator.language(language)
-    per_source = _source_updated(posts)
-    for post in posts:
-        added = generator.add_entry(
-            _entry(post, info.source_urls.get(post.source), per_source.get(post.source)), order="append"
-        )
-        added.dc.dc_creator(post.author or post.source)  # the dc extension attaches in add_entry
+    generator.updated(summary.updated)
+    generator.lastBuildDate(summary.updated)
+    if summary.language:
+        generator.language(summary.language)
     data: bytes = generator.atom_str(pretty=True) if fmt == "atom" else generator.rss_str(pretty=True)
-    return data.decode("utf-8")
-
-
-def _source_updated(posts: Iterable[StoredPost]) -> dict[str, datetime]:
-    newest: dict[str, datetime] = {}
-    for post in posts:
-        stamp = entry_updated(post)
-        if post.source not in newest or stamp > newest[post.source]:
-            newest[post.source] = stamp
-    return newest
+    text = data.decode("utf-8")
+    cut = text.rindex("</feed>" if fmt == "atom" else "</channel>")
+    return text[:cut], text[cut:]
 
 
 def _entry(post: StoredPost, source_url: str | None, source_updated: datetime | None) -> FeedEntry:
@@ -168,20 +213,23 @@ def _entry(post: StoredPost, source_url: str | None, source_updated: datetime | 
     return entry
 
 
-def json_feed(posts: Iterable[StoredPost], info: FeedInfo) -> str:
-    """JSON Feed 1.1 (https://jsonfeed.org/version/1.1); agg's own fields are under `_agg`."""
-    items = list(posts)
+def _write_json_feed(out: TextIO, posts: Iterable[StoredPost], info: FeedInfo, summary: FeedSummary) -> None:
+    """JSON Feed 1.1 (https://jsonfeed.org/version/1.1), one item per line; agg's own fields are under `_agg`."""
     feed: dict[str, object] = {"version": JSON_FEED_VERSION, "title": info.title, "description": info.description}
     if info.home_url or info.self_url:
         feed["home_page_url"] = info.home
     if info.self_url:
         feed["feed_url"] = info.self_url
     feed["authors"] = [{"name": "agg"}]
-    language = common_language(items)
-    if language:
-        feed["language"] = language
-    feed["items"] = [_json_item(p, info.source_urls.get(p.source)) for p in items]
-    return json.dumps(feed, ensure_ascii=False, indent=1)
+    if summary.language:
+        feed["language"] = summary.language
+    feed["items"] = []  # last, so the items can be written where its "[]" is
+    head, tail = json.dumps(feed, ensure_ascii=False, indent=1).rsplit("[]", 1)
+    out.write(head + "[")
+    for index, post in enumerate(posts):
+        out.write(",\n" if index else "\n")
+        out.write(json.dumps(_json_item(post, info.source_urls.get(post.source)), ensure_ascii=False))
+    out.write("\n]" + tail)
 
 
 def _json_item(post: StoredPost, source_url: str | None) -> dict[str, object]:
