@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from typing import Annotated, TextIO
 
 import typer
 
@@ -36,7 +36,7 @@ from aggregator.report import (
     stories_text,
     summary_line,
 )
-from aggregator.store import Store
+from aggregator.store import PostQuery, Store
 from aggregator.urls import is_http_url
 
 EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 1, 2, 3
@@ -250,12 +250,10 @@ def export(
         cfg = open_config(config)
         store, _ = open_store(cfg, db)
         info = FeedInfo(self_url=self_url, source_urls={s.name: s.url for s in cfg.sources})
-        filters: dict[str, Any] = {"since": start, "limit": limit or None, "sources": source or [], "tags": tag or []}
+        query = PostQuery(since=start, limit=limit or None, sources=source or [], tags=tag or [], lang=lang)
         try:
-            summary = FeedSummary.of(store.post_dates(**filters, lang=lang), now)
-            _write_streamed(
-                out_file, lambda out: write_feed(out, store.posts(**filters, lang=lang), fmt, info, summary)
-            )
+            summary = FeedSummary.of(store.post_dates(**query), now)
+            _write_streamed(out_file, lambda out: write_feed(out, store.posts(**query), fmt, info, summary))
         finally:
             store.close()
 

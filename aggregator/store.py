@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 
 import sqlite_utils
 
@@ -496,50 +496,22 @@ class Store:
         rows = self.sources(name)  # one row by key: a run asks this once per source
         return rows[0] if rows else None
 
-    def posts(
-        self,
-        *,
-        since: datetime | None = None,
-        limit: int | None = None,
-        sources: Sequence[str] = (),
-        tags: Sequence[str] = (),
-        lang: str | None = None,
-        stories: bool = True,
-    ) -> Iterator[StoredPost]:
+    def posts(self, **query: Unpack[PostQuery]) -> Iterator[StoredPost]:
         """Posts newest first (by published date, else first seen), filtered; `limit` None or 0 = all.
 
-        With `stories`, a story's alternate homes are left out (they come with its primary as other_homes).
-        Rows are read one at a time, so a whole-store export never holds every post in memory.
+        With `stories` (the default), a story's alternate homes are left out (they come with its primary
+        as other_homes). Rows are read one at a time, so a whole-store export never holds every post.
         """
-        where, params = _post_filters(since, sources, tags, lang, stories)
-        sql = f"SELECT {_POST_COLUMNS}, {_OTHER_HOMES} FROM posts WHERE {where} ORDER BY {_FEED_ORDER}"
-        if limit:
-            sql += f" LIMIT {int(limit)}"
-        for row in self.db.execute(sql, params):
+        for row in self.db.execute(*_select(f"{_POST_COLUMNS}, {_OTHER_HOMES}", query)):
             yield _stored_post(row)
 
-    def post_dates(
-        self,
-        *,
-        since: datetime | None = None,
-        limit: int | None = None,
-        sources: Sequence[str] = (),
-        tags: Sequence[str] = (),
-        lang: str | None = None,
-        stories: bool = True,
-    ) -> list[PostDates]:
-        """What `posts()` with the same filters would give, as dates only: read from the posts_by_date index,
+    def post_dates(self, **query: Unpack[PostQuery]) -> list[PostDates]:
+        """What `posts()` with the same query would give, as dates only: read from the posts_by_date index,
         so a feed's header (its newest change, its language) costs a fraction of reading the posts."""
-        where, params = _post_filters(since, sources, tags, lang, stories)
-        sql = (
-            "SELECT source, coalesce(published, first_seen), changed_at, updated, lang FROM posts "
-            f"WHERE {where} ORDER BY {_FEED_ORDER}"
-        )
-        if limit:
-            sql += f" LIMIT {int(limit)}"
+        columns = "source, coalesce(published, first_seen), changed_at, updated, lang"
         return [
             PostDates(source, from_iso(date) or datetime.min.replace(tzinfo=UTC), from_iso(changed), from_iso(upd), lg)
-            for source, date, changed, upd, lg in self.db.execute(sql, params)
+            for source, date, changed, upd, lg in self.db.execute(*_select(columns, query))
         ]
 
     def pending_index(self) -> int:
@@ -678,24 +650,37 @@ class Store:
         return [(source, error or "") for source, error in rows]
 
 
-def _post_filters(
-    since: datetime | None, sources: Sequence[str], tags: Sequence[str], lang: str | None, stories: bool
-) -> tuple[str, list[Any]]:
-    """The WHERE clause and parameters shared by `posts()` and `post_dates()`."""
-    where, params = [_NOT_ALTERNATE if stories else "1 = 1"], []
+class PostQuery(TypedDict, total=False):
+    """Which posts `Store.posts()` and `Store.post_dates()` give."""
+
+    since: datetime | None  # published, changed or updated since then
+    limit: int | None  # None or 0: all
+    sources: Sequence[str]
+    tags: Sequence[str]
+    lang: str | None
+    stories: bool  # False: alternate homes of a story too
+
+
+def _select(columns: str, query: PostQuery) -> tuple[str, list[Any]]:
+    """The SQL and parameters of a posts query, newest first."""
+    where, params = [_NOT_ALTERNATE if query.get("stories", True) else "1 = 1"], []
+    since = query.get("since")
     if since is not None:
         where.append("(coalesce(published, first_seen) >= ? OR changed_at >= ? OR updated >= ?)")
         params += [to_iso(since)] * 3
+    sources = query.get("sources") or ()
     if sources:
         where.append(f"source IN ({', '.join('?' * len(sources))})")
         params += list(sources)
-    if lang:
+    if query.get("lang"):
         where.append("lang = ?")
-        params.append(lang)
-    for tag in tags:
+        params.append(query.get("lang"))
+    for tag in query.get("tags") or ():
         where.append("EXISTS (SELECT 1 FROM json_each(posts.tags) WHERE lower(json_each.value) = lower(?))")
         params.append(tag)
-    return " AND ".join(where), params
+    sql = f"SELECT {columns} FROM posts WHERE {' AND '.join(where)} ORDER BY {_FEED_ORDER}"
+    limit = query.get("limit")
+    return (sql + f" LIMIT {int(limit)}" if limit else sql), params
 
 
 def unique_posts(posts: Sequence[Post]) -> list[Post]:
