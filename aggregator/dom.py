@@ -162,7 +162,8 @@ def absolutize_links(root: Node, base_url: str | None) -> None:
     for tag, attribute in _URL_ATTRIBUTES:
         for node in root.css(f"{tag}[{attribute}]"):
             value = node.attributes.get(attribute)
-            if value and not value.startswith(("#", "data:", "mailto:")):
+            # an absolute address is left as written (urljoin would only re-assemble it)
+            if value and not value.startswith(("#", "data:", "mailto:", "https://", "http://")):
                 node.attrs[attribute] = resolve(base_url, value)
     for node in root.css("[srcset]"):
         candidates = [c.strip().split(None, 1) for c in (node.attributes.get("srcset") or "").split(",") if c.strip()]

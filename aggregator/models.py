@@ -69,8 +69,11 @@ class Post:
     url_key: str = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "canonical_key", url_key(self.canonical_url))
-        object.__setattr__(self, "url_key", url_key(self.url))
+        own_key = url_key(self.url)
+        object.__setattr__(self, "url_key", own_key)
+        object.__setattr__(
+            self, "canonical_key", own_key if self.canonical_url == self.url else url_key(self.canonical_url)
+        )
 
 
 @dataclass(frozen=True, slots=True)
