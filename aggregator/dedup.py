@@ -342,17 +342,30 @@ def group_stories(
             sets[index] = shingles(record.text or (load_text(record.id) if load_text else ""))
         return sets[index]
 
+    # copies of one post (same sketch, title and author) make the same judgement with every other post:
+    # judge each such combination once (keys hold the sketches' identities: equal sketches are one object)
+    interned: dict[Fingerprint, Fingerprint] = {}
+    prints = [interned.setdefault(fp, fp) for fp in prints]
+    judged: dict[tuple[object, ...], PairScore | None] = {}
     edges: list[PairScore] = []
     for i, j in sorted(set(candidate_pairs(prints, policy)) | _same_titles(ordered, policy)):
         a, b = ordered[i], ordered[j]
         if frozenset((a.id, b.id)) in split_pairs:
             continue
         has_text = bool((a.text or load_text) and (b.text or load_text))
-        pair = _estimated_pair(a, b, prints[i], prints[j], policy, certain=not has_text)
-        if pair is None:
+        key = (id(prints[i]), id(prints[j]), a.title, b.title, a.author, b.author, has_text)
+        if key not in judged:
+            judged[key] = _estimated_pair(a, b, prints[i], prints[j], policy, certain=not has_text)
+        template = judged[key]
+        if template is None:
             pair = _score(a, b, exact_set(i), exact_set(j), policy)
-        if pair.grouped:
-            edges.append(pair)
+            if pair.grouped:
+                edges.append(pair)
+        elif template.grouped:
+            t = template
+            edges.append(
+                PairScore(a.id, b.id, t.jaccard, t.containment, t.title, t.same_author, t.sizes, True, t.rule, t.exact)
+            )
     by_id, groups = {r.id: r for r in ordered}, _union(edges, split_pairs)
     where = {m: n for n, ids in enumerate(groups) for m in ids}
     pairs: list[list[PairScore]] = [[] for _ in groups]
