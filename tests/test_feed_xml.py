@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aggregator.sources import feed as feed_module
 from aggregator.sources.feed import ParsedFeed, as_utf8, parse_feed
@@ -134,3 +136,66 @@ def test_the_fast_reader_takes_the_common_blog_feeds() -> None:
 )
 def test_anything_unusual_goes_to_feedparser(document: str) -> None:
     assert read_simple_feed(document.encode(), URL) is None
+
+
+_RSS_PARTS = st.sampled_from(
+    [
+        "<title>T &amp; U</title>", "<title> spaced </title>", "<title></title>", "<title>&lt;b&gt;x&lt;/b&gt;</title>",
+        "<link>https://blog.test/a/</link>", "<link>/rel/</link>", "<link> </link>", "<link>javascript:x</link>",
+        "<guid>https://blog.test/g/</guid>", "<guid isPermaLink='false'>g-1</guid>", "<guid>/g/</guid>",
+        "<guid isPermaLink='true'>x</guid>", "<description>d</description>",
+        "<description><![CDATA[<p>x</p>]]></description>", "<content:encoded>c</content:encoded>",
+        "<content:encoded><![CDATA[<p>full</p>]]></content:encoded>",
+        "<pubDate>Mon, 02 Nov 2026 10:00:00 +0800</pubDate>",
+        "<pubDate>2026-11-02T10:00:00Z</pubDate>", "<pubDate>0001-01-01</pubDate>", "<pubDate></pubDate>",
+        "<dc:date>2026-11-03</dc:date>", "<category>ML</category>", "<category domain='d'>RL</category>",
+        "<category></category>", "<category domain='d'></category>", "<author>a@b.test (A)</author>",
+        "<dc:creator>B</dc:creator>", "<comments>https://blog.test/c</comments>",
+        "<atom:link href='https://blog.test/alt/' rel='alternate'/>", "<atom:link href='/x' rel='related'/>",
+        "<atom:link href='/t' rel='alternate' type='text/plain'/>", "<enclosure url='https://blog.test/e.mp3'/>",
+    ]
+)  # fmt: skip
+_ATOM_PARTS = st.sampled_from(
+    [
+        "<title>T</title>", "<title type='html'>&lt;i&gt;T&lt;/i&gt;</title>", "<title type='text'>A &lt; B</title>",
+        "<link href='https://blog.test/a/'/>", "<link href='/b/' rel='alternate' type='text/html'/>",
+        "<link href='/c/' rel='related'/>", "<link href='/d/' type='application/pdf'/>", "<link href=''/>",
+        "<id>https://blog.test/id/</id>", "<id>tag:blog.test,2026:1</id>", "<id>/rel-id/</id>",
+        "<published>2026-11-01T00:00:00+08:00</published>", "<updated>2026-11-02T00:00:00Z</updated>",
+        "<updated>not a date</updated>", "<summary>s</summary>", "<summary type='html'>&lt;p&gt;s&lt;/p&gt;</summary>",
+        "<content type='html'>&lt;p&gt;c&lt;/p&gt;</content>", "<content>plain</content>",
+        "<category term='ML'/>", "<category label='L'/>", "<category term='ML' label='M'/>",
+        "<author><name>N</name></author>", "<author><name>N</name><email>n@x.test</email></author>",
+        "<author><email>e@x.test</email></author>",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(_RSS_PARTS, max_size=8).map("".join), max_size=4))
+def test_random_rss_items_read_the_same_by_both_readers(items: list[str]) -> None:
+    document = RSS.replace("{items}", "".join(f"<item>{item}</item>" for item in items)).encode()
+    _assert_same(document)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(_ATOM_PARTS, max_size=8).map("".join), max_size=4))
+def test_random_atom_entries_read_the_same_by_both_readers(entries: list[str]) -> None:
+    document = ATOM.replace("{items}", "".join(f"<entry>{entry}</entry>" for entry in entries)).encode()
+    _assert_same(document)
+
+
+def _assert_same(document: bytes) -> None:
+    original = feed_module.read_simple_feed
+    feed_module.read_simple_feed = lambda *_: None  # type: ignore[assignment]
+    try:
+        expected: ParsedFeed | Exception = parse_feed(document, dict(HEADERS), URL)
+    except Exception as error:
+        expected = error
+    finally:
+        feed_module.read_simple_feed = original
+    if isinstance(expected, Exception):
+        with pytest.raises(type(expected)):
+            parse_feed(document, dict(HEADERS), URL)
+    else:
+        assert parse_feed(document, dict(HEADERS), URL) == expected
