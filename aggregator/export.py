@@ -24,6 +24,7 @@ from typing import Any, Literal, Protocol, TextIO
 
 from feedgen.entry import FeedEntry
 from feedgen.ext.base import BaseEntryExtension
+from feedgen.ext.dc import DcEntryExtension
 from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 from lxml import etree
@@ -160,8 +161,10 @@ def _write_xml_feed(
     )
     for post in posts:
         entry = _entry(post, info.source_urls.get(post.source), summary.source_updated.get(post.source))
-        entry.load_extension("dc", atom=False, rss=True)
-        entry.dc.dc_creator(post.author or post.source)
+        if fmt == "rss":
+            # registered by class: load_extension("dc") first tries a module that does not exist, on every entry
+            entry.register_extension("dc", DcEntryExtension, atom=False, rss=True)
+            entry.dc.dc_creator(post.author or post.source)
         element = entry.atom_entry() if fmt == "atom" else entry.rss_entry()
         text: str = etree.tostring(element, encoding="unicode", pretty_print=True)
         out.write(text.replace(own_namespace, "", 1))
