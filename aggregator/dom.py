@@ -99,6 +99,8 @@ def parse_fragment(html: str) -> Document:
 
 def round_trips(html: str) -> bool:
     """True when parsing the fragment and serialising it again gives back the same text."""
+    if html.startswith("\ufeff"):
+        return False  # an HTML parser drops a leading byte-order mark; parse_fragment's "<body>" would hide that
     root = fragment_root(parse_fragment(html))
     return root is not None and root.inner_html == html
 
