@@ -129,13 +129,10 @@ def _read_feed_fields(parent: ET.Element, url: str, feed: dict[str, Any], *, ato
     for link in parent:
         if link.tag in ("link", ATOM + "link"):
             _read_link(link, url, feed, in_entry=False)
-    names = [
-        _text(element)
-        for element in parent
-        if element.tag in ("managingEditor", _DC + "creator", "author") and not atom
-    ]
     if atom:
         names = [_atom_author(element) for element in parent.iterfind(ATOM + "author")]
+    else:  # feedparser reads each of these as the feed's author
+        names = [_text(element) for element in parent if element.tag in ("managingEditor", _DC + "creator", "author")]
     if len(names) > 1:
         raise _Unsure
     if names and names[0]:
