@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,3 +35,15 @@ def start_agg(*args: str, cwd: Path, **popen: Any) -> subprocess.Popen[Any]:
     popen.setdefault("stdout", subprocess.PIPE)
     popen.setdefault("stderr", subprocess.PIPE)
     return subprocess.Popen([*AGG, *args], cwd=cwd, env=agg_env(), **popen)
+
+
+def write_feeds_toml(
+    folder: Path, sources: Mapping[str, str], settings: Mapping[str, object], kind: str | None = "feed"
+) -> Path:
+    """Write `folder/feeds.toml`: [settings] (JSON scalars are TOML scalars) and one [[source]] per name -> URL."""
+    body = "[settings]\n" + "".join(f"{key} = {json.dumps(value)}\n" for key, value in settings.items())
+    for name, url in sources.items():
+        body += f'\n[[source]]\nname = "{name}"\nurl = "{url}"\n' + (f'kind = "{kind}"\n' if kind else "")
+    config = folder / "feeds.toml"
+    config.write_text(body, encoding="utf-8")
+    return config

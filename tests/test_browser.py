@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from agg_cli import run_agg
+from agg_cli import run_agg, write_feeds_toml
 from fixture_server import serve
 
 pytestmark = pytest.mark.e2e
@@ -63,10 +63,8 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("browser")
     shutil.copytree(DATA, folder / "served")
     with serve(folder / "served") as served:
-        config = "[settings]\nretries = 0\n"
-        for name, path in [("notes", "notes.rss"), ("blog", "blog.atom")]:
-            config += f'\n[[source]]\nname = "{name}"\nurl = "{served.url(path)}"\n'
-        (folder / "feeds.toml").write_text(config, encoding="utf-8")
+        sources = {"notes": served.url("notes.rss"), "blog": served.url("blog.atom")}
+        write_feeds_toml(folder, sources, {"retries": 0}, kind=None)
         result = run_agg("publish", "--out", "site", cwd=folder)
         assert result.returncode == 0, result.stderr
     return folder / "site" / "index.html"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from agg_cli import NOW, run_agg
+from agg_cli import NOW, run_agg, write_feeds_toml
 from fixture_server import Served, serve
 
 pytestmark = pytest.mark.e2e
@@ -17,13 +17,9 @@ pytestmark = pytest.mark.e2e
 DATA = Path(__file__).parent / "data" / "e2e"
 
 
-def write_config(folder: Path, served: Served, names: list[tuple[str, str]], extra: str = "") -> Path:
-    body = '[settings]\ndatabase = "agg.db"\nretries = 0\ndeadline = 10\n' + extra
-    for name, path in names:
-        body += f'\n[[source]]\nname = "{name}"\nurl = "{served.url(path)}"\nkind = "feed"\n'
-    config = folder / "feeds.toml"
-    config.write_text(body, encoding="utf-8")
-    return config
+def write_config(folder: Path, served: Served, names: list[tuple[str, str]]) -> Path:
+    sources = {name: served.url(path) for name, path in names}
+    return write_feeds_toml(folder, sources, {"database": "agg.db", "retries": 0, "deadline": 10})
 
 
 @pytest.fixture

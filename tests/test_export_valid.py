@@ -13,7 +13,7 @@ from typing import Any
 
 import feedparser
 import pytest
-from agg_cli import run_agg
+from agg_cli import run_agg, write_feeds_toml
 from fixture_server import serve
 
 pytestmark = pytest.mark.e2e
@@ -36,10 +36,8 @@ def published(tmp_path_factory: pytest.TempPathFactory):
     folder = tmp_path_factory.mktemp("valid")
     shutil.copytree(DATA, folder / "served")
     with serve(folder / "served") as served:
-        config = "[settings]\nretries = 0\n"
-        for name, path in [("notes", "notes.rss"), ("blog", "blog.atom")]:
-            config += f'\n[[source]]\nname = "{name}"\nurl = "{served.url(path)}"\n'
-        (folder / "feeds.toml").write_text(config, encoding="utf-8")
+        sources = {"notes": served.url("notes.rss"), "blog": served.url("blog.atom")}
+        write_feeds_toml(folder, sources, {"retries": 0}, kind=None)
         first = run_agg("publish", "--out", "one", "--base-url", BASE, cwd=folder, now="2026-11-21T12:00:00Z")
         assert first.returncode == 0, first.stderr
         # a later run that sees no change must not move any date or id

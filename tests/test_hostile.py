@@ -26,7 +26,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from agg_cli import NOW, agg_env, run_agg
+from agg_cli import NOW, agg_env, run_agg, write_feeds_toml
 from hostile_server import (
     CANARY_DTD,
     CANARY_HTTP,
@@ -116,14 +116,8 @@ def write_config(
     settings: dict[str, object] | None = None,
     kind: str = "feed",
 ) -> Path:
-    body = '[settings]\ndatabase = "agg.db"\n'
-    for key, value in {**SETTINGS, **(settings or {})}.items():
-        body += f"{key} = {json.dumps(value)}\n"
-    for name, path in sources.items():
-        body += f'\n[[source]]\nname = "{name}"\nurl = "{server.url(path)}"\nkind = "{kind}"\n'
-    config = folder / "feeds.toml"
-    config.write_text(body, encoding="utf-8")
-    return config
+    urls = {name: server.url(path) for name, path in sources.items()}
+    return write_feeds_toml(folder, urls, {"database": "agg.db", **SETTINGS, **(settings or {})}, kind)
 
 
 class TreeSampler:

@@ -9,17 +9,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from agg_cli import AGG, agg_env, run_agg
+from agg_cli import AGG, agg_env, run_agg, write_feeds_toml
 from fixture_server import serve
 
 DATA = Path(__file__).parent / "data" / "e2e"
 
 
 def config(folder: Path, base: str) -> None:
-    body = '[settings]\ndatabase = "agg.db"\nretries = 0\n'
-    for name in ("notes.rss", "blog.atom", "dupes.rss"):
-        body += f'\n[[source]]\nname = "{name}"\nurl = "{base}{name}"\nkind = "feed"\n'
-    (folder / "feeds.toml").write_text(body, encoding="utf-8")
+    sources = {name: f"{base}{name}" for name in ("notes.rss", "blog.atom", "dupes.rss")}
+    write_feeds_toml(folder, sources, {"database": "agg.db", "retries": 0})
 
 
 def read_all(fd: int) -> bytes:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from agg_cli import run_agg, start_agg
+from agg_cli import run_agg, start_agg, write_feeds_toml
 from fixture_server import Served, serve
 
 from aggregator.digest import DigestEntry
@@ -24,10 +24,8 @@ HOSTILE = re.compile(r"<script|javascript:|\son[a-z]+\s*=", re.IGNORECASE)
 
 
 def write_config(folder: Path, served: Served, extra: list[tuple[str, str]] = ()) -> None:
-    body = '[settings]\ndatabase = "agg.db"\nretries = 0\ndeadline = 10\n'
-    for name, path in [("notes", "notes.rss"), ("blog", "blog.atom"), *extra]:
-        body += f'\n[[source]]\nname = "{name}"\nurl = "{served.url(path)}"\nkind = "feed"\n'
-    (folder / "feeds.toml").write_text(body, encoding="utf-8")
+    sources = {name: served.url(path) for name, path in [("notes", "notes.rss"), ("blog", "blog.atom"), *extra]}
+    write_feeds_toml(folder, sources, {"database": "agg.db", "retries": 0, "deadline": 10})
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from agg_cli import run_agg
+from agg_cli import run_agg, write_feeds_toml
 from fixture_server import Served, serve
 
 DATA = Path(__file__).parent / "data" / "stories"
@@ -18,10 +18,8 @@ DATA = Path(__file__).parent / "data" / "stories"
 def served(tmp_path: Path):
     shutil.copytree(DATA, tmp_path / "site")
     with serve(tmp_path / "site") as site:
-        body = '[settings]\ndatabase = "agg.db"\nretries = 0\n'
-        for name in ("blog", "hackmd", "other"):
-            body += f'\n[[source]]\nname = "{name}"\nurl = "{site.url(name + ".rss")}"\nkind = "feed"\n'
-        (tmp_path / "feeds.toml").write_text(body, encoding="utf-8")
+        sources = {name: site.url(name + ".rss") for name in ("blog", "hackmd", "other")}
+        write_feeds_toml(tmp_path, sources, {"database": "agg.db", "retries": 0})
         assert run_agg("fetch", cwd=tmp_path).returncode == 0
         yield site
 
