@@ -6,19 +6,17 @@
 `build` writes posts through `aggregator.store.Store.save_source` (the path `agg fetch` uses): 2-8 KB
 of HTML each, mostly CJK with TeX math, dates spread over the 3 years before NOW, ~3% cross-source
 copies (same title and text, another URL) so duplicate grouping has something to find. Prints JSON.
-`dedup` times `aggregator.dedup`'s grouping function on every stored post when that module exists.
+`dedup` times `aggregator.stories.regroup` (what `agg fetch` runs) on the whole store, twice.
 """
 
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import random
 import sys
 import time
 from array import array
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html import escape
@@ -31,6 +29,7 @@ from feeds import _DISPLAY_MATH, _INLINE_MATH, _TAGS, _ZH
 
 from aggregator.models import Post
 from aggregator.store import FetchRecord, Store
+from aggregator.stories import regroup
 from aggregator.text import content_hash, make_excerpt, title_key
 
 NOW = datetime(2026, 7, 1, tzinfo=UTC)
@@ -174,84 +173,7 @@ def build(db_path: Path, total: int, sources: int, seed: int = 7) -> dict[str, A
     return {"posts": written, "copies": copies, "sources": sources, "seconds": round(seconds, 2), "db_bytes": size}
 
 
-_GROUPERS = (
-    "group_duplicates",
-    "duplicate_groups",
-    "find_duplicates",
-    "group_posts",
-    "dedup_groups",
-    "cluster_duplicates",
-    "groups",
-)
-
-
-def _find_grouper(module: Any) -> Callable[..., Any] | None:
-    for name in _GROUPERS:
-        function = getattr(module, name, None)
-        if callable(function):
-            return function  # type: ignore[no-any-return]
-    for name, function in vars(module).items():
-        if (
-            inspect.isfunction(function)
-            and function.__module__ == module.__name__
-            and not name.startswith("_")
-            and ("group" in name or "dup" in name or "cluster" in name)
-        ):
-            return function
-    return None
-
-
 def dedup(db_path: Path) -> dict[str, Any]:
-    try:
-        import aggregator.dedup as module
-    except ImportError as e:
-        return {"available": False, "note": f"dedup: not available ({e})"}
-    try:
-        from aggregator.stories import regroup
-    except ImportError:
-        regroup = None
-    if regroup is not None:
-        return _regroup(regroup, db_path)
-    if hasattr(module, "group_stories") and hasattr(module, "DupRecord"):
-        return _group_stories(module, db_path)
-    function = _find_grouper(module)
-    if function is None:
-        public = [n for n, f in vars(module).items() if inspect.isfunction(f) and not n.startswith("_")]
-        return {"available": False, "note": f"dedup: no grouping function found (public functions: {public})"}
-    store = Store.open(db_path)
-    try:
-        params = list(inspect.signature(function).parameters.values())
-        first = params[0] if params else None
-        wants_store = first is not None and (
-            "store" in first.name.lower() or "Store" in str(first.annotation) or first.name == "db"
-        )
-        load_seconds = 0.0
-        if wants_store:
-            argument: Any = store
-        else:
-            started = time.perf_counter()
-            argument = list(store.posts())
-            load_seconds = time.perf_counter() - started
-        started = time.perf_counter()
-        result = function(argument)
-        if inspect.isgenerator(result):
-            result = list(result)
-        seconds = time.perf_counter() - started
-    except Exception as e:  # an API this script guessed wrong is a finding, not a crash
-        return {"available": True, "function": function.__name__, "error": f"{type(e).__name__}: {e}"}
-    finally:
-        store.close()
-    groups = len(result) if hasattr(result, "__len__") else None
-    return {
-        "available": True,
-        "function": f"aggregator.dedup.{function.__name__}({'store' if wants_store else 'list[StoredPost]'})",
-        "seconds": round(seconds, 3),
-        "load_seconds": round(load_seconds, 3),
-        "groups": groups,
-    }
-
-
-def _regroup(regroup: Callable[[Store], Any], db_path: Path) -> dict[str, Any]:
     """`aggregator.stories.regroup(store)`, what `agg fetch` runs after every fetch, twice: the first run
     computes the sketch of every post that has none (the fixture's posts were stored without one), the
     second is the steady state (every sketch read back from the store)."""
@@ -263,50 +185,17 @@ def _regroup(regroup: Callable[[Store], Any], db_path: Path) -> dict[str, Any]:
         started = time.perf_counter()
         second = regroup(store)
         seconds = time.perf_counter() - started
-    except Exception as e:  # an API that changed under this script is a finding, not a crash
-        return {"available": True, "function": "stories.regroup", "error": f"{type(e).__name__}: {e}"}
     finally:
         store.close()
     return {
         "available": True,
         "function": "aggregator.stories.regroup(store), 2nd run (sketches stored)",
-        "records": getattr(second, "posts", None),
+        "records": second.posts,
         "seconds": round(seconds, 3),
         "first_seconds": round(first_seconds, 3),
-        "groups": getattr(second, "stories", None),
-        "posts_in_groups": (second.stories + second.alternates) if hasattr(second, "alternates") else None,
+        "groups": second.stories,
+        "posts_in_groups": second.stories + second.alternates,
         "first_result": str(first),
-    }
-
-
-def _group_stories(module: Any, db_path: Path) -> dict[str, Any]:
-    """aggregator.dedup.group_stories(list[DupRecord]) on every stored post (records read by SQL)."""
-    from aggregator.dates import from_iso
-
-    store = Store.open(db_path)
-    try:
-        started = time.perf_counter()
-        rows = store.db.execute("SELECT id, url, source, title, author, published, content_text FROM posts")
-        records = [
-            module.DupRecord(id=i, url=u, source=s, title=t, author=a, published=from_iso(p), text=x or "", kind="feed")
-            for i, u, s, t, a, p, x in rows
-        ]
-        load_seconds = time.perf_counter() - started
-        started = time.perf_counter()
-        groups = module.group_stories(records)
-        seconds = time.perf_counter() - started
-    except Exception as e:  # an API that changed under this script is a finding, not a crash
-        return {"available": True, "function": "group_stories", "error": f"{type(e).__name__}: {e}"}
-    finally:
-        store.close()
-    return {
-        "available": True,
-        "function": "aggregator.dedup.group_stories(list[DupRecord])",
-        "records": len(records),
-        "seconds": round(seconds, 3),
-        "load_seconds": round(load_seconds, 3),
-        "groups": len(groups),
-        "posts_in_groups": sum(len(g.members) for g in groups) if groups and hasattr(groups[0], "members") else None,
     }
 
 
