@@ -481,25 +481,16 @@ def _list_sources(as_json: bool, config: str | None, db: str | None) -> None:
 
 
 def _write(text: str, out_file: Path | None) -> None:
-    if out_file is None or (out_file.exists() and not out_file.is_file()):
-        # stdout, or a device or pipe (/dev/null): written straight, never replaced by a file
-        target = sys.stdout if out_file is None else out_file.open("w", encoding="utf-8")
-        target.write(text if text.endswith("\n") else text + "\n")
-        if out_file is not None:
-            target.close()
+    _write_streamed(out_file, lambda out: out.write(text if text.endswith("\n") else text + "\n"))
+
+
+def _write_streamed(out_file: Path | None, write: Callable[[TextIO], object]) -> None:
+    """Give `write` stdout, a device or pipe (/dev/null) as it is, or a temporary file beside `out_file`
+    that then replaces it: readers never see half a file, and an export is never held whole in memory."""
+    if out_file is None:
+        write(sys.stdout)
         return
-    tmp = out_file.with_name(f".{out_file.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out_file)  # readers never see half a file
-
-
-def _write_streamed(out_file: Path | None, write: Callable[[TextIO], None]) -> None:
-    """Like _write, for output written piece by piece (a whole-store export is too big to hold)."""
-    if out_file is None or (out_file.exists() and not out_file.is_file()):
-        if out_file is None:
-            write(sys.stdout)
-            sys.stdout.write("\n")
-            return
+    if out_file.exists() and not out_file.is_file():
         with out_file.open("w", encoding="utf-8") as target:
             write(target)
         return
@@ -507,7 +498,7 @@ def _write_streamed(out_file: Path | None, write: Callable[[TextIO], None]) -> N
     try:
         with tmp.open("w", encoding="utf-8") as target:
             write(target)
-        tmp.replace(out_file)  # readers never see half a file
+        tmp.replace(out_file)
     finally:
         tmp.unlink(missing_ok=True)
 

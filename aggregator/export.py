@@ -232,7 +232,7 @@ def _write_json_feed(out: TextIO, posts: Iterable[StoredPost], info: FeedInfo, s
     for index, post in enumerate(posts):
         out.write(",\n" if index else "\n")
         out.write(json.dumps(_json_item(post, info.source_urls.get(post.source)), ensure_ascii=False))
-    out.write("\n]" + tail)
+    out.write("\n]" + tail + "\n")
 
 
 def _json_item(post: StoredPost, source_url: str | None) -> dict[str, object]:
