@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aggregator.dates import parse_date
-from aggregator.dom import Document, Node, all_meta_content, meta_content, parse_html, restore_math
+from aggregator.dom import Document, Node, all_meta_content, html_to_text, meta_content, parse_html, restore_math
 from aggregator.sources.site.dating import date_from_node, date_in_text
 from aggregator.sources.site.listing import refresh_target
 from aggregator.sources.site.readability import main_content
@@ -40,6 +40,7 @@ class Article:
     tags: tuple[str, ...] = ()
     content_html: str | None = None
     canonical_url: str | None = None
+    text_chars: int = 0  # length of the body's text, measured here in the worker, not on the event loop
 
 
 def extract_article(html: str, url: str, theme_name: str | None, site_names: tuple[str, ...]) -> Article:
@@ -51,6 +52,7 @@ def extract_article(html: str, url: str, theme_name: str | None, site_names: tup
     theme = theme_named(theme_name)
     ld = json_ld(doc)
     content = _content_node(doc, theme)
+    content_html = _content_html(content)
     return Article(
         url=url,
         kind=page_kind(doc, theme),
@@ -59,8 +61,9 @@ def extract_article(html: str, url: str, theme_name: str | None, site_names: tup
         updated=_updated(doc, theme, ld),
         author=_author(doc, ld),
         tags=_tags(doc, theme),
-        content_html=_content_html(content),
+        content_html=content_html,
         canonical_url=declared_canonical(doc, url),
+        text_chars=len(html_to_text(content_html)) if content_html else 0,
     )
 
 

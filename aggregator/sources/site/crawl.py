@@ -50,7 +50,7 @@ async def discover(ctx: SourceContext, info: HomeInfo, pool: CandidatePool, home
         return
     search = await read_search_index(ctx, info.search_paths, family, home)
     _report(ctx, search)
-    taken = pool.add_index_entries(search.entries)
+    pool.add_index_entries(search.entries)
     if search.not_modified:
         return
     await crawl_lists(ctx, info, pool, home)

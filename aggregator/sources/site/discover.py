@@ -12,10 +12,10 @@ from urllib.parse import urlsplit
 from aggregator.dom import Document
 from aggregator.errors import FetchError, ParseError
 from aggregator.http_client import Response
-from aggregator.models import RawPost
 from aggregator.sources.base import BudgetExceeded, SourceContext
 from aggregator.sources.feed import FEED_ACCEPT, looks_like_feed, parse_feed
 from aggregator.sources.site.indexes import IndexEntry, parse_search_index, parse_sitemap, robots_sitemaps
+from aggregator.sources.site.pool import FeedPost, judge_feed_post
 from aggregator.urls import origin, resolve, same_site
 
 _FEED_TYPES = ("application/atom+xml", "application/rss+xml", "application/feed+json")
@@ -41,9 +41,8 @@ SITEMAP_ACCEPT = "application/xml, text/xml;q=0.9, text/plain;q=0.8, */*;q=0.5"
 class Channel:
     """What one kind of site-wide list gave: entries, whether it was seen at all, whether all was 304."""
 
-    found: bool = False
     not_modified: bool = False
-    posts: list[RawPost] = field(default_factory=list)
+    posts: list[FeedPost] = field(default_factory=list)
     entries: list[IndexEntry] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -90,20 +89,25 @@ async def read_feed(ctx: SourceContext, advertised: list[str], family: str, home
         if response is None:
             continue
         if response.unchanged:
-            channel.found = channel.not_modified = True
+            channel.not_modified = True
             return channel
         if not looks_like_feed(response.content, response.content_type):
             continue
         try:
-            parsed = await ctx.run_cpu(parse_feed, response.content, dict(response.headers), response.url)
+            posts, warnings = await ctx.run_cpu(read_site_feed, response.content, dict(response.headers), response.url)
         except ParseError as e:
             channel.warnings.append(f"feed {url}: {e}")
             continue
-        channel.found = True
-        channel.posts = parsed.posts
-        channel.warnings.extend(parsed.warnings)
+        channel.posts = posts
+        channel.warnings.extend(warnings)
         return channel
     return channel
+
+
+def read_site_feed(content: bytes, headers: dict[str, str], url: str) -> tuple[list[FeedPost], list[str]]:
+    """Parse a site's feed and judge its entries' bodies, in one call to the worker pool."""
+    parsed = parse_feed(content, headers, url)
+    return [judge_feed_post(post) for post in parsed.posts], parsed.warnings
 
 
 async def read_sitemaps(ctx: SourceContext, home: str) -> Channel:
@@ -130,13 +134,11 @@ async def _read_one_sitemap(ctx: SourceContext, url: str, channel: Channel, dept
     if response is None:
         return False
     if response.unchanged:
-        channel.found = True
         channel.not_modified = not channel.entries
         return True
     data = await ctx.run_cpu(parse_sitemap, response.content, response.url)
     if not data.entries and not data.children:
         return False
-    channel.found = True
     channel.not_modified = False
     channel.entries.extend(data.entries)
     if depth == 0:
@@ -158,11 +160,10 @@ async def read_search_index(ctx: SourceContext, named: list[str], family: str, h
         if response is None:
             continue
         if response.unchanged:
-            channel.found = channel.not_modified = True
+            channel.not_modified = True
             return channel
         entries = await ctx.run_cpu(parse_search_index, response.content, response.url)
         if entries:
-            channel.found = True
             channel.entries = entries
             return channel
     return channel

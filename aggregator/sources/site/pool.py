@@ -22,7 +22,6 @@ from aggregator.urls import url_key
 
 _MIN_BODY_CHARS = 200
 _DATE_ONLY_SLACK = timedelta(days=1)
-_EARLIEST_YEAR = 1971  # Hugo's undated pages say 0001-01-01
 
 
 @dataclass(slots=True)
@@ -42,25 +41,30 @@ class Candidate:
     summary_html: str | None = None
     excerpt_full_html: str | None = None  # a list page that printed the whole post
     feed_body_html: str | None = None  # an RSS description that may be the whole post: see calibrate
+    feed_body_chars: int = 0  # the length of its text
     vouched: bool = False
     conflicting: bool = False  # listed twice with different dates: the page decides
 
 
-def feed_content_is_full(post: RawPost) -> bool:
-    """Atom <content> or content:encoded clearly longer than the entry's summary (and not cut short)."""
-    body = post.content_html or ""
-    if not body:
-        return False
-    text = html_to_text(body)
-    return bool(text) and not looks_truncated(text) and len(text) >= 1.5 * len(html_to_text(post.summary_html or ""))
+@dataclass(frozen=True, slots=True)
+class FeedPost:
+    """A feed entry, with what its bodies are worth (measured in the worker that parsed the feed)."""
+
+    post: RawPost
+    content_is_full: bool  # Atom <content> or content:encoded, clearly longer than the summary, not cut short
+    description_chars: int  # the text length of an RSS description that may be the whole post, else 0
 
 
-def description_may_be_full(post: RawPost) -> bool:
-    """An RSS description that could be the whole post (Notepadium, Stack) or only Hugo's summary."""
-    if post.content_html or not post.summary_html:
-        return False
-    text = html_to_text(post.summary_html)
-    return len(text) >= _MIN_BODY_CHARS and not looks_truncated(text)
+def judge_feed_post(post: RawPost) -> FeedPost:
+    """Whether a feed entry's body is the whole post; a description may be (Notepadium, Stack) or be
+    only Hugo's summary, which the page then tells."""
+    summary_text = html_to_text(post.summary_html or "")
+    if post.content_html:
+        text = html_to_text(post.content_html)
+        full = bool(text) and not looks_truncated(text) and len(text) >= 1.5 * len(summary_text)
+        return FeedPost(post, full, 0)
+    whole = len(summary_text) >= _MIN_BODY_CHARS and not looks_truncated(summary_text)
+    return FeedPost(post, False, len(summary_text) if whole else 0)
 
 
 def is_newer(stamp: datetime | None, known: datetime | None) -> bool:
@@ -112,9 +116,10 @@ class CandidatePool:
         except ValueError:
             return False
 
-    def add_feed_posts(self, posts: Iterable[RawPost]) -> None:
+    def add_feed_posts(self, entries: Iterable[FeedPost]) -> None:
         """Feed entries are vouched posts; undated ones (Hugo's 0001-01-01 pages) are left to their page."""
-        for post in posts:
+        for entry in entries:
+            post = entry.post
             if not post.url or is_non_post_url(post.url, self.home):
                 continue
             known = self.has(post.url)
@@ -124,8 +129,7 @@ class CandidatePool:
             if known and slot.published and post.published and slot.published != post.published:
                 slot.conflicting = True
                 continue
-            full = feed_content_is_full(post)
-            published = post.published if post.published and post.published.year >= _EARLIEST_YEAR else None
+            full, published = entry.content_is_full, post.published  # parse_date already dropped Hugo's 0001
             slot.title = slot.title or post.title
             slot.published = slot.published or published
             slot.updated = slot.updated or post.updated
@@ -134,17 +138,15 @@ class CandidatePool:
             slot.guid = slot.guid or post.guid
             slot.content_html = slot.content_html or ((post.content_html or post.summary_html) if full else None)
             slot.summary_html = slot.summary_html or (post.summary_html if not full else None)
-            if description_may_be_full(post):
-                slot.feed_body_html = post.summary_html
+            if entry.description_chars:
+                slot.feed_body_html, slot.feed_body_chars = post.summary_html, entry.description_chars
             slot.vouched = slot.vouched or published is not None
             if published is not None:
                 self.shapes.learn([post.url])
 
-    def add_list_items(self, items: Iterable[ListItem]) -> int:
-        """List page items are vouched posts. Returns how many were new to the pool."""
-        new = 0
+    def add_list_items(self, items: Iterable[ListItem]) -> None:
+        """List page items are vouched posts."""
         for item in items:
-            new += 0 if self.has(item.url) else 1
             slot = self._slot(item.url)
             if slot is None:
                 continue
@@ -154,7 +156,6 @@ class CandidatePool:
             slot.excerpt_full_html = slot.excerpt_full_html or (item.excerpt_html if item.excerpt_is_full else None)
             slot.vouched = True
             self.shapes.learn([item.url])
-        return new
 
     def add_index_entries(self, entries: list[IndexEntry]) -> int:
         """Sitemap or search index URLs that look like this site's posts. Returns how many were taken."""

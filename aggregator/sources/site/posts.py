@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from aggregator.dom import html_to_text
 from aggregator.errors import FetchError
 from aggregator.models import RawPost, SourceOutput
 from aggregator.sources.base import BudgetExceeded, SourceContext
@@ -47,9 +46,7 @@ async def calibrate_feed_bodies(
         article = await _fetch_article(ctx, sample, hints)
     except FetchError:  # BudgetExceeded included: the posts are then kept from the lists
         return {}
-    feed_chars = len(html_to_text(sample.feed_body_html or ""))
-    page_chars = len(html_to_text(article.content_html or ""))
-    if page_chars and feed_chars >= _WHOLE_POST_SHARE * page_chars:
+    if article.text_chars and sample.feed_body_chars >= _WHOLE_POST_SHARE * article.text_chars:
         for candidate in maybe:
             candidate.content_html, candidate.summary_html = candidate.feed_body_html, None
     return {sample.url: article}
@@ -118,20 +115,8 @@ def _fallback(candidate: Candidate) -> RawPost | None:
     """No page: what the channels said, marked incomplete unless a list printed the whole post."""
     if not candidate.vouched or not candidate.published or not (candidate.title or candidate.other_title):
         return None
-    post = _from_channels(candidate)
     full = candidate.content_html or candidate.excerpt_full_html
-    return RawPost(
-        url=post.url,
-        title=post.title,
-        guid=post.guid,
-        author=post.author,
-        published=post.published,
-        updated=post.updated,
-        content_html=full,
-        summary_html=post.summary_html,
-        tags=post.tags,
-        complete=bool(full),
-    )
+    return replace(_from_channels(candidate), content_html=full, complete=bool(full))
 
 
 def _merge(candidate: Candidate, article: Article) -> RawPost | None:
@@ -141,7 +126,7 @@ def _merge(candidate: Candidate, article: Article) -> RawPost | None:
     published = article.published or candidate.published
     if published is None:
         return None  # an undated page (about, Hugo's 0001-01-01 pages) is not a post
-    body = article.content_html if article.content_html and html_to_text(article.content_html) else None
+    body = article.content_html if article.text_chars else None
     body = body or candidate.content_html or candidate.excerpt_full_html or article.content_html
     title = candidate.title if candidate.title and not candidate.conflicting else None
     return RawPost(
