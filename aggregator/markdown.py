@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
@@ -87,11 +87,14 @@ class RenderedMarkdown:
         return tuple(dict.fromkeys([*split_tags(self.front_matter.get("tags")), *self.inline_tags]))
 
 
-def render_markdown(text: str, origin: str = DEFAULT_ORIGIN, drop_title: str | None = None) -> RenderedMarkdown:
+def render_markdown(
+    text: str, origin: str = DEFAULT_ORIGIN, drop_title: str | Literal[True] | None = None
+) -> RenderedMarkdown:
     """Render Markdown to HTML; never raises (unreadable input comes back as escaped paragraphs).
 
     `origin` is where `{%hackmd path %}` embeds point. With `drop_title`, a leading `# heading` that
-    only repeats that title (and holds no math) is left out, so excerpts do not start with the title.
+    only repeats that title (and holds no math) is left out, so excerpts do not start with the title;
+    `True` means the note's own title (its front matter title, else that first heading).
     """
     try:
         return _render(text, origin, drop_title)
@@ -99,7 +102,9 @@ def render_markdown(text: str, origin: str = DEFAULT_ORIGIN, drop_title: str | N
         return RenderedMarkdown(html=_plain_paragraphs(text))
 
 
-def render_excerpt(text: str, origin: str = DEFAULT_ORIGIN, drop_title: str | None = None) -> RenderedMarkdown:
+def render_excerpt(
+    text: str, origin: str = DEFAULT_ORIGIN, drop_title: str | Literal[True] | None = None
+) -> RenderedMarkdown:
     """Render a Markdown excerpt that was cut off mid-way (HackMD's overview `content`)."""
     return render_markdown(trim_cut_markdown(text), origin, drop_title)
 
@@ -188,17 +193,18 @@ def _plain_paragraphs(text: str) -> str:
     return "\n".join(f"<p>{escapeHtml(b)}</p>" for b in blocks)
 
 
-def _render(text: str, origin: str, drop_title: str | None) -> RenderedMarkdown:
+def _render(text: str, origin: str, drop_title: str | Literal[True] | None) -> RenderedMarkdown:
     md = _parser()
     env: dict[str, Any] = {"origin": origin.rstrip("/"), "tags": []}
     tokens = md.parse(text.replace("\x00", "\ufffd"), env)
-    heading = _first_heading(tokens)
-    if drop_title:
-        tokens = _without_title_heading(tokens, drop_title)
-    html = md.renderer.render(tokens, md.options, env)
     front_text = next((t.content for t in tokens if t.type == "front_matter"), "")
     front = parse_front_matter(front_text) if front_text else {}
-    return RenderedMarkdown(html=html, front_matter=front, first_heading=heading, inline_tags=tuple(env["tags"]))
+    parts = RenderedMarkdown(html="", front_matter=front, first_heading=_first_heading(tokens))
+    title = parts.title if drop_title is True else drop_title
+    if title:
+        tokens = _without_title_heading(tokens, title)
+    html = md.renderer.render(tokens, md.options, env)
+    return replace(parts, html=html, inline_tags=tuple(env["tags"]))  # the tags line, found while parsing
 
 
 @lru_cache(maxsize=1)

@@ -187,10 +187,8 @@ def _truncation_hint(data: dict[str, object], listed: int) -> str | None:
 
 def note_post(note: NoteRecord, markdown: str, origin: str, author: str) -> RawPost:
     """The post for a downloaded note: its Markdown rendered, title and tags from the note, then the text."""
-    rendered = render_markdown(markdown, origin, note.title or None)
+    rendered = render_markdown(markdown, origin, note.title or True)  # True: the note's own title
     title = note.title or rendered.title
-    if not note.title and title:
-        rendered = render_markdown(markdown, origin, title)  # again, without the heading that became the title
     return RawPost(
         url=note.url,
         title=title or _fallback_title(rendered.html, note),
