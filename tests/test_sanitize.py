@@ -355,3 +355,10 @@ def test_a_leading_byte_order_mark_settles_in_one_call(html: str) -> None:
     # found by the fuzz test: html5ever drops one leading BOM per pass, so a second pass must run
     once = sanitize_html(html)
     assert sanitize_html(once) == once
+
+
+@pytest.mark.parametrize("value", ["javascript:alert(1)", " JavaScript:x", "java\tscript:x", "vbscript:msgbox"])
+def test_a_script_url_is_dropped_from_any_attribute(value: str) -> None:
+    # found by the fuzz test: nh3 checks URL schemes only on URL attributes, not on a class or a title
+    out = sanitize_html(f'<p class="{value}" title="{value}">text</p>')
+    assert "script:" not in out.lower().replace("\t", "") and "text" in out
