@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
@@ -26,8 +26,6 @@ from aggregator.errors import AggError, ConfigError, LockedError
 from aggregator.export import FORMATS, FeedInfo, FeedSummary, write_feed
 from aggregator.lock import exclusive
 from aggregator.models import KINDS
-from aggregator.pipeline import SourceReport, exit_code, run_fetch, select_sources
-from aggregator.progress import FetchProgress
 from aggregator.report import (
     report_json,
     report_line,
@@ -38,6 +36,9 @@ from aggregator.report import (
 )
 from aggregator.store import PostQuery, Store
 from aggregator.urls import is_http_url
+
+if TYPE_CHECKING:  # the fetch engine (parsers, sanitiser, rich) is imported by the commands that fetch
+    from aggregator.pipeline import SourceReport
 
 EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 1, 2, 3
 
@@ -155,6 +156,8 @@ def fetch(
     Exit code 0 when every source worked, 1 when some failed, 2 for usage or config errors,
     3 when another agg run is using the database.
     """
+    from aggregator.pipeline import exit_code, select_sources
+
     out = Output(verbose, quiet or as_json)
     with handled_errors():
         cfg = open_config(config)
@@ -179,6 +182,9 @@ def _run_with_progress(
     cfg: Config, store: Store, chosen: list[SourceConfig], out: Output, *, force: bool = False, now: datetime
 ) -> list[SourceReport]:
     """Run the fetch with a live bar on a terminal, plain lines otherwise (cron)."""
+    from aggregator.pipeline import run_fetch
+    from aggregator.progress import FetchProgress
+
     with FetchProgress(len(chosen), quiet=out.quiet) as progress:
 
         def done(report: SourceReport) -> None:
@@ -279,6 +285,7 @@ def publish(
     overlapping run waits (--wait) for this one. Exit codes as for fetch: 0 all sources worked,
     1 some failed (the files are still written), 2 usage or config error, 3 another run held the lock.
     """
+    from aggregator.pipeline import exit_code, select_sources
     from aggregator.publish import FILES, PublishOptions, publish_site
 
     out = Output(verbose, quiet)
@@ -293,7 +300,7 @@ def publish(
         with exclusive(cfg.database_path(db), wait=wait, what="agg publish"):
             store, _ = open_store(cfg, db)
             try:
-                reports = [] if no_fetch else _fetch_all(cfg, store, now, out)
+                reports = [] if no_fetch else _run_with_progress(cfg, store, select_sources(cfg, []), out, now=now)
                 _regroup(store, out, reports)
                 publish_site(store, out_dir, options)
             finally:
@@ -314,10 +321,6 @@ def _regroup(store: Store, out: Output, reports: list[SourceReport]) -> None:
     out.detail(
         f"stories: {result.posts} posts, {result.stories} with more than one home ({result.alternates} alternates)"
     )
-
-
-def _fetch_all(cfg: Config, store: Store, now: datetime, out: Output) -> list[SourceReport]:
-    return _run_with_progress(cfg, store, select_sources(cfg, []), out, now=now)
 
 
 @app.command()

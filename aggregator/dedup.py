@@ -54,6 +54,7 @@ class DupRecord:
     published: datetime | None
     text: str
     kind: str = "blog"
+    title_key: str | None = None  # text.title_key(title), when the caller has it already (the store does)
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,7 +316,7 @@ def _same_titles(ordered: Sequence[DupRecord], policy: DedupPolicy) -> set[tuple
     sketch values with it to be found by them."""
     by_title: dict[str, list[int]] = defaultdict(list)
     for index, record in enumerate(ordered):
-        if key := to_simplified(title_key(record.title)):
+        if key := to_simplified(record.title_key or title_key(record.title)):
             by_title[key].append(index)
     return {pair for same in by_title.values() if len(same) <= policy.max_posting for pair in combinations(same, 2)}
 

@@ -23,21 +23,13 @@ import httpx
 from aggregator.config import Settings
 from aggregator.encoding import decode_bytes
 from aggregator.errors import FetchError
+from aggregator.models import Validator
 from aggregator.urls import resolve
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _BACKOFF_BASE = 0.5
 _BACKOFF_CAP = 8.0
-
-
-@dataclass(frozen=True, slots=True)
-class Validator:
-    """What a server told us last time, to ask "has it changed?" next time."""
-
-    etag: str | None = None
-    last_modified: str | None = None
-    body_hash: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,6 +77,15 @@ class Post:
 
 
 @dataclass(frozen=True, slots=True)
+class Validator:
+    """What a server told us last time about a URL, to ask "has it changed?" next time."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class KnownPost:
     """What the store already holds about a post, so a source can skip work on the next run."""
 

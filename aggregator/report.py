@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aggregator.config import SourceConfig
 from aggregator.dates import to_iso
-from aggregator.pipeline import SourceReport
 from aggregator.store import SourceRow
+
+if TYPE_CHECKING:  # only for annotations: reading sources or stories must not load the fetch engine
+    from aggregator.pipeline import SourceReport
 
 
 def report_line(report: SourceReport) -> str:

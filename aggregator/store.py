@@ -22,8 +22,7 @@ from typing import Any, Literal, TypedDict, Unpack
 import sqlite_utils
 
 from aggregator.dates import from_iso, to_iso
-from aggregator.http_client import Validator
-from aggregator.models import KnownPost, Post
+from aggregator.models import KnownPost, Post, Validator
 from aggregator.urls import url_key
 
 Change = Literal["new", "updated", "unchanged"]
@@ -434,8 +433,7 @@ class Store:
             # another source's copy of a page we already have in full: keep the richer one
             self._update_post(existing.id, {"last_seen": stamp})
             return "unchanged"
-        if post.canonical_key != existing.url_key and self._url_key_taken(post.canonical_key, existing.id):
-            values.pop("url_key")  # the new address already belongs to another row: keep this row's
+        # no other row holds post.canonical_key (_find_existing would have matched it): the row may take it
         values.update(source=existing.source, last_seen=stamp, changed_at=stamp, status="updated")
         self._update_post(existing.id, values)
         return "updated"
@@ -444,18 +442,13 @@ class Store:
         assignments = ", ".join(f"{column} = ?" for column in values)  # column names are ours, never input
         self.db.conn.execute(f"UPDATE posts SET {assignments} WHERE id = ?", [*values.values(), post_id])
 
-    def _url_key_taken(self, key: str, own_id: int) -> bool:
-        row = self.db.execute("SELECT id FROM posts WHERE url_key = ? AND id != ?", [key, own_id]).fetchone()
-        return row is not None
-
     def _touch(self, urls: Sequence[str], now: datetime) -> None:
         stamp = to_iso(now)
+        keys = []
         for url in urls:
-            try:
-                key = url_key(url)
-            except ValueError:
-                continue
-            self.db.execute("UPDATE posts SET last_seen = ? WHERE url_key = ?", [stamp, key])
+            with contextlib.suppress(ValueError):  # a URL that does not parse names no stored row
+                keys.append(url_key(url))
+        self.db.conn.executemany("UPDATE posts SET last_seen = ? WHERE url_key = ?", [(stamp, key) for key in keys])
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -563,13 +556,13 @@ class Store:
     # -- stories ----------------------------------------------------------------------------------
 
     def dedup_rows(self, post_id: int | None = None) -> list[tuple[Any, ...]]:
-        """(id, url, source, title, author, published, source kind, fp, fp_size, fp_version) of every post,
-        or of one."""
+        """(id, url, source, title, author, published, source kind, fp, fp_size, fp_version, title_key) of every
+        post, or of one."""
         where, params = ("WHERE p.id = ?", [post_id]) if post_id is not None else ("", [])
         return list(
             self.db.execute(
                 "SELECT p.id, p.url, p.source, p.title, p.author, p.published, "
-                "coalesce(s.detected_kind, s.kind, 'feed'), p.fp, p.fp_size, p.fp_version "
+                "coalesce(s.detected_kind, s.kind, 'feed'), p.fp, p.fp_size, p.fp_version, p.title_key "
                 f"FROM posts p LEFT JOIN sources s ON s.name = p.source {where} ORDER BY p.id",
                 params,
             )

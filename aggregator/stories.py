@@ -40,8 +40,9 @@ def _records(store: Store) -> tuple[list[DupRecord], dict[int, Fingerprint]]:
     records: list[DupRecord] = []
     prints: dict[int, Fingerprint] = {}
     stale: list[tuple[int, bytes, int, str]] = []
-    for id_, url, source, title, author, published, kind, fp, size, version in store.dedup_rows():
-        records.append(DupRecord(id_, url, source, title, author, from_iso(published), "", _KINDS.get(kind, "blog")))
+    for id_, url, source, title, author, published, kind, fp, size, version, key in store.dedup_rows():
+        when, blog = from_iso(published), _KINDS.get(kind, "blog")
+        records.append(DupRecord(id_, url, source, title, author, when, "", blog, title_key=key))
         if fp is not None and version == FINGERPRINT_VERSION:
             prints[id_] = Fingerprint.from_bytes(fp, size or 0)
         else:
@@ -96,8 +97,8 @@ def explain_url(store: Store, url: str, policy: DedupPolicy = DEFAULT_POLICY) ->
     others = [m for m in store.story_of(post_id) if m != post_id]
     if not others:
         return [f"{url} stands alone: no other stored post is the same story."]
-    me = _record(store, post_id)
-    return [explain(me, _record(store, other), policy, store.splits()) for other in others]
+    me, splits = _record(store, post_id), store.splits()
+    return [explain(me, _record(store, other), policy, splits) for other in others]
 
 
 def split_url(store: Store, url: str, now: datetime, policy: DedupPolicy = DEFAULT_POLICY) -> int:

@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 
 from aggregator.config import Settings, SourceConfig
 from aggregator.errors import FetchError
-from aggregator.http_client import HttpClient, Response, Validator
-from aggregator.models import KnownPost, SourceOutput
+from aggregator.http_client import HttpClient, Response
+from aggregator.models import KnownPost, SourceOutput, Validator
 from aggregator.robots import RobotsCache
 from aggregator.urls import url_key
 
