@@ -113,10 +113,10 @@ def open_config(config: str | None) -> Config:
     return load_config(find_config(config))
 
 
-def open_store(config: Config, db: str | None) -> tuple[Store, Path]:
+def open_store(config: Config, db: str | None) -> Store:
     path = config.database_path(db)
     try:
-        return Store.open(path), path
+        return Store.open(path)
     except Exception as e:  # sqlite3.DatabaseError and OSError: name the file, not a traceback
         raise ConfigError(f"{path}: cannot open the database: {e}") from None
 
@@ -164,7 +164,7 @@ def fetch(
         chosen = select_sources(cfg, source or [])
         path = cfg.database_path(db)
         with exclusive(path, wait=wait, what="agg fetch"):
-            store, _ = open_store(cfg, db)
+            store = open_store(cfg, db)
             try:
                 reports = _run_with_progress(cfg, store, chosen, out, force=force, now=now_utc())
                 _regroup(store, out, reports)
@@ -224,7 +224,7 @@ def digest(
         now = now_utc()
         start = parse_since(since, now)
         cfg = open_config(config)
-        store, _ = open_store(cfg, db)
+        store = open_store(cfg, db)
         try:
             result = build_digest(store, start, now, group_by=group_by, sources=source or [])
         finally:
@@ -254,7 +254,7 @@ def export(
         now = now_utc()
         start = parse_since(since, now) if since else None
         cfg = open_config(config)
-        store, _ = open_store(cfg, db)
+        store = open_store(cfg, db)
         info = FeedInfo(self_url=self_url, source_urls={s.name: s.url for s in cfg.sources})
         query = PostQuery(since=start, limit=limit or None, sources=source or [], tags=tag or [], lang=lang)
         try:
@@ -298,7 +298,7 @@ def publish(
         now = now_utc()
         options = PublishOptions(parse_since(since, now), now, limit, base_url, {s.name: s.url for s in cfg.sources})
         with exclusive(cfg.database_path(db), wait=wait, what="agg publish"):
-            store, _ = open_store(cfg, db)
+            store = open_store(cfg, db)
             try:
                 reports = [] if no_fetch else _run_with_progress(cfg, store, select_sources(cfg, []), out, now=now)
                 _regroup(store, out, reports)
@@ -334,7 +334,7 @@ def search(
     """Full-text search over every stored post's title and text; title matches first, then newest."""
     with handled_errors():
         cfg = open_config(config)
-        store, _ = open_store(cfg, db)
+        store = open_store(cfg, db)
         try:
             pending = store.pending_index()
             if pending > 1000 and sys.stderr.isatty():  # a first search after a big fetch takes a few seconds
@@ -369,7 +369,7 @@ def dupes(
     with handled_errors():
         cfg = open_config(config)
         with exclusive(cfg.database_path(db), wait=30, what="agg dupes"):
-            store, _ = open_store(cfg, db)
+            store = open_store(cfg, db)
             try:
                 if explain:
                     print("\n".join(explain_url(store, explain)))
@@ -471,7 +471,7 @@ def sources_export(
 def _list_sources(as_json: bool, config: str | None, db: str | None) -> None:
     with handled_errors():
         cfg = open_config(config)
-        store, _ = open_store(cfg, db)
+        store = open_store(cfg, db)
         try:
             rows = {row.name: row for row in store.sources()}
         finally:

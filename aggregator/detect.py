@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from aggregator.config import Settings
-from aggregator.dom import meta_content, parse_html
+from aggregator.dom import Document, meta_content, parse_html
 from aggregator.errors import ConfigError, ParseError
 from aggregator.http_client import HttpClient, Response
 from aggregator.models import Kind
@@ -39,7 +39,7 @@ async def detect_source(http: HttpClient, url: str) -> Detected:
     a feed nor a web page."""
     response = await http.get(url, accept=PAGE_ACCEPT)
     if looks_like_hackmd_profile(url):
-        return Detected(url, "hackmd", _page_title(response) or _profile_name(url))
+        return Detected(url, "hackmd", _page_title(parse_html(response.text())) or _profile_name(url))
     if response.content_type == _JSON_FEED or looks_like_feed(response.content, response.content_type):
         return Detected(url, "feed", _feed_title(response))
     if response.content_type not in _HTML_TYPES:
@@ -49,7 +49,7 @@ async def detect_source(http: HttpClient, url: str) -> Detected:
     generator = meta_content(doc, "generator")
     family = family_from_generator(generator) or family_from_hints(html)
     kind: Kind = "hexo" if family == "hexo" else "hugo" if family == "hugo" else "html"
-    return Detected(url, kind, _page_title(response), generator)
+    return Detected(url, kind, _page_title(doc), generator)
 
 
 async def detect_url(settings: Settings, url: str) -> Detected:
@@ -72,8 +72,7 @@ def _feed_title(response: Response) -> str | None:
     return None
 
 
-def _page_title(response: Response) -> str | None:
-    doc = parse_html(response.text())
+def _page_title(doc: Document) -> str | None:
     site_name = meta_content(doc, "og:site_name")
     if site_name:
         return _clean(site_name)

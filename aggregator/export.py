@@ -98,10 +98,12 @@ class FeedSummary:
         return cls(max(newest.values(), default=now), language, newest)
 
 
-def export_feed(posts: Sequence[StoredPost], fmt: Format, info: FeedInfo, now: datetime) -> str:
-    """The feed in `fmt` as text (XML for atom/rss, JSON for json)."""
+def export_feed(
+    posts: Sequence[StoredPost], fmt: Format, info: FeedInfo, now: datetime, summary: FeedSummary | None = None
+) -> str:
+    """The feed in `fmt` as text (XML for atom/rss, JSON for json); `summary` when the caller has it."""
     out = io.StringIO()
-    write_feed(out, posts, fmt, info, FeedSummary.of(posts, now))
+    write_feed(out, posts, fmt, info, summary or FeedSummary.of(posts, now))
     return out.getvalue()
 
 

@@ -16,10 +16,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 class FetchProgress:
     """A context manager with `started(name)` and `finished(line, is_error)` callbacks for a fetch run."""
 
-    def __init__(self, total: int, *, quiet: bool = False, force_plain: bool = False) -> None:
+    def __init__(self, total: int, *, quiet: bool = False) -> None:
         self.total = total
         self.quiet = quiet
-        self.live = not quiet and not force_plain and sys.stdout.isatty() and total > 1
+        self.live = not quiet and sys.stdout.isatty() and total > 1
         self._console = Console(stderr=False, highlight=False)
         self._errors = Console(stderr=True, highlight=False)
         self._progress: Progress | None = None

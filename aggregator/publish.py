@@ -18,9 +18,9 @@ from pathlib import Path
 
 from aggregator.digest import Digest, DigestEntry, build_digest
 from aggregator.errors import AggError
-from aggregator.export import FeedInfo, export_feed
+from aggregator.export import Dated, FeedInfo, FeedSummary, export_feed
 from aggregator.render import render_digest, render_index
-from aggregator.store import Store, StoredPost
+from aggregator.store import Store
 
 FILES = ("atom.xml", "rss.xml", "feed.json", "digest.md", "index.html")
 CHART_WEEKS = 12
@@ -97,12 +97,14 @@ def render_site(store: Store, options: PublishOptions) -> dict[str, str]:
 
     digest = build_digest(store, options.since, options.now)
     chart_start = week_start(options.now.date()) - timedelta(weeks=CHART_WEEKS - 1)
-    chart_posts = [p for p in store.posts(since=_midnight(chart_start, options.now)) if p.date.date() >= chart_start]
-    page = IndexPage(digest, group_by_day(digest.entries), build_chart(chart_posts, options.now), options.now)
+    # the chart needs only sources and dates: read from the date index, not the posts
+    weeks = [p for p in store.post_dates(since=_midnight(chart_start, options.now)) if p.date.date() >= chart_start]
+    page = IndexPage(digest, group_by_day(digest.entries), build_chart(weeks, options.now), options.now)
+    summary = FeedSummary.of(posts, options.now)  # one summary for the three feeds
     return {
-        "atom.xml": export_feed(posts, "atom", info("atom.xml"), options.now),
-        "rss.xml": export_feed(posts, "rss", info("rss.xml"), options.now),
-        "feed.json": export_feed(posts, "json", info("feed.json"), options.now),
+        "atom.xml": export_feed(posts, "atom", info("atom.xml"), options.now, summary),
+        "rss.xml": export_feed(posts, "rss", info("rss.xml"), options.now, summary),
+        "feed.json": export_feed(posts, "json", info("feed.json"), options.now, summary),
         "digest.md": render_digest(digest, "md"),
         "index.html": render_index(page),
     }
@@ -138,7 +140,7 @@ def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def weekly_counts(posts: Sequence[StoredPost], now: datetime, weeks: int = CHART_WEEKS) -> dict[date, Counter[str]]:
+def weekly_counts(posts: Sequence[Dated], now: datetime, weeks: int = CHART_WEEKS) -> dict[date, Counter[str]]:
     """Posts per source in each of the last `weeks` weeks (by publication date), oldest week first."""
     last = week_start(now.date())
     counts: dict[date, Counter[str]] = {last - timedelta(weeks=i): Counter() for i in reversed(range(weeks))}
@@ -149,10 +151,10 @@ def weekly_counts(posts: Sequence[StoredPost], now: datetime, weeks: int = CHART
     return counts
 
 
-def build_chart(posts: Sequence[StoredPost], now: datetime) -> Chart:
+def build_chart(posts: Sequence[Dated], now: datetime) -> Chart:
     """A stacked bar chart of posts per week per source, laid out in SVG user units."""
     counts = weekly_counts(posts, now)
-    totals = Counter(p.source for p in posts if week_start(p.date.date()) in counts)
+    totals = sum(counts.values(), Counter[str]())
     sources = sorted(totals, key=lambda s: (-totals[s], s.casefold()))
     colours = {s: _PALETTE[min(i, len(_PALETTE) - 1)] for i, s in enumerate(sources)}
     peak = max((sum(c.values()) for c in counts.values()), default=0)
