@@ -1,26 +1,19 @@
 """`kind = "auto"`: tell what a URL is and hand it to the right fetcher.
 
 Order: a HackMD profile path (`/@user`), then the URL's own response: a feed is read as a feed;
-an HTML page goes to the site scraper (Hexo, Hugo, generic), or, in a build without it, to the
-feed the page advertises.
+an HTML page goes to the site scraper (Hexo, Hugo, generic), which also reads the feed it advertises.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import cast
 from urllib.parse import urlsplit
 
-from aggregator.dom import parse_html
 from aggregator.errors import FetchError, ParseError
-from aggregator.http_client import Response
 from aggregator.models import SourceOutput
 from aggregator.sources import PROFILE_PATH, feed, fetcher_for, is_hackmd_url
 from aggregator.sources.base import SourceContext
-from aggregator.urls import resolve
 
 PAGE_ACCEPT = "text/html, application/xhtml+xml, application/atom+xml, application/rss+xml, */*;q=0.8"
-_FEED_LINK_TYPES = ("application/atom+xml", "application/rss+xml", "application/feed+json")
 
 
 def looks_like_hackmd_profile(url: str) -> bool:
@@ -48,29 +41,6 @@ async def fetch(ctx: SourceContext) -> SourceOutput:
         response = await ctx.get(url, accept=PAGE_ACCEPT)
     if feed.looks_like_feed(response.content, response.content_type):
         return await feed.posts_from_response(ctx, response)
-    from_home = fetcher_for_home()
-    if from_home is not None:
-        return await from_home(ctx, response)
-    return await _advertised_feed(ctx, response.text(), response.url)
+    from aggregator.sources.site import fetch_from_home  # the scraper, loaded only for an HTML page
 
-
-HomeFetcher = Callable[[SourceContext, Response], Awaitable[SourceOutput]]
-
-
-def fetcher_for_home() -> HomeFetcher | None:
-    """The site scraper's entry point that starts from a fetched home page, when this build has it."""
-    try:
-        from aggregator.sources import site
-    except ModuleNotFoundError:
-        return None
-    return cast(HomeFetcher | None, getattr(site, "fetch_from_home", None))
-
-
-async def _advertised_feed(ctx: SourceContext, html: str, page_url: str) -> SourceOutput:
-    doc = parse_html(html)
-    for node in doc.css("link[rel~=alternate][href], link[rel=feed][href]"):
-        if (node.attributes.get("type") or "").lower() in _FEED_LINK_TYPES:
-            feed_url = resolve(page_url, node.attributes.get("href") or "")
-            response = await ctx.get(feed_url, conditional=True, accept=feed.FEED_ACCEPT)
-            return await feed.posts_from_response(ctx, response)
-    raise ParseError(f"not a feed, and the page advertises no feed: {page_url}")
+    return await fetch_from_home(ctx, response)
