@@ -30,6 +30,8 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _BACKOFF_BASE = 0.5
 _BACKOFF_CAP = 8.0
+_DRAIN_BYTES = 64 * 1024  # an error page or redirect body up to this size is read to keep its connection
+_DRAIN_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +66,14 @@ class HttpClient:
         self.settings = settings
         self._global = asyncio.Semaphore(max(1, settings.concurrency))
         self._hosts: dict[str, asyncio.Semaphore] = {}
+        pool = max(1, settings.concurrency)
         self._client = httpx.AsyncClient(
             transport=transport,
             follow_redirects=False,  # followed by hand, to refuse non-http(s) targets and count hops
             timeout=httpx.Timeout(settings.timeout, connect=settings.timeout),
-            limits=httpx.Limits(max_connections=max(1, settings.concurrency), max_keepalive_connections=64),
+            # httpcore scans every pooled connection on each request: a pool the size of the global limit
+            # keeps that cheap, and the hosts in flight keep their connections
+            limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
             headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
             trust_env=False,
         )
@@ -172,6 +177,7 @@ class HttpClient:
         async with self._client.stream("GET", url, headers=headers) as response:
             response_headers = {k.lower(): v for k, v in response.headers.items()}
             if response.status_code in _REDIRECTS or response.status_code == 304 or response.status_code >= 400:
+                await _drain(response)
                 return response.status_code, response_headers, b""
             declared = response_headers.get("content-length", "")
             if declared.isdigit() and int(declared) > limit:
@@ -190,6 +196,20 @@ class HttpClient:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+async def _drain(response: httpx.Response) -> None:
+    """Read a body nobody wants (a 304's, a short error page's) so the connection goes back to the pool;
+    a long, unsized or slow one is left, and the connection closes with the response instead."""
+    declared = response.headers.get("content-length", "")
+    if response.status_code != 304 and not (declared.isdigit() and int(declared) <= _DRAIN_BYTES):
+        return
+    try:
+        async with asyncio.timeout(_DRAIN_SECONDS):
+            async for _chunk in response.aiter_raw():
+                pass
+    except (TimeoutError, httpx.HTTPError, httpx.StreamError):
+        return  # the answer is already had: a failure here only costs the connection
 
 
 def _retryable(error: FetchError) -> FetchError:

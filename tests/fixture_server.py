@@ -32,6 +32,7 @@ class Served:
     base: str
     root: Path
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    client_ports: list[int] = field(default_factory=list)  # per request: one port per client connection
 
     def url(self, path: str) -> str:
         return self.base + path.lstrip("/")
@@ -50,6 +51,7 @@ def _handler(served: Served) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
             served.requests.append((parts.path, {k.lower(): v for k, v in self.headers.items()}))
+            served.client_ports.append(self.client_address[1])
             if parts.path.startswith("/status/"):
                 return self._send(int(parts.path.rsplit("/", 1)[1]), b"failure", "text/plain")
             if parts.path == "/redirect":

@@ -7,9 +7,11 @@ import gzip
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
+from fixture_server import Served, serve
 
 from aggregator.config import Settings
 from aggregator.errors import FetchError
@@ -458,3 +460,30 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after("") is None
     assert parse_retry_after("soon") is None
     assert parse_retry_after("-5") is None
+
+
+# --- keep-alive ---------------------------------------------------------------------------------
+
+
+def test_one_connection_carries_304s_redirects_and_errors(tmp_path: Path) -> None:
+    (tmp_path / "feed.xml").write_bytes(b"<rss><channel><title>t</title></channel></rss>")
+
+    async def main(served: Served) -> list[int | str]:
+        seen: list[int | str] = []
+        async with HttpClient(Settings(retries=0)) as http:
+            first = await http.get(served.url("feed.xml"))
+            for _ in range(3):  # a warm run: every answer is a 304 with no body
+                seen.append((await http.get(served.url("feed.xml"), validator=first.validator)).status)
+            seen.append((await http.get(served.url(f"redirect?to={served.url('feed.xml')}"))).status)
+            try:
+                await http.get(served.url("status/404"))  # an error page, with a body nobody reads
+            except FetchError as error:
+                seen.append(str(error.status))
+            seen.append((await http.get(served.url("feed.xml"))).status)
+        return seen
+
+    with serve(tmp_path) as served:
+        assert asyncio.run(main(served)) == [304, 304, 304, 200, "404", 200]
+        assert len(served.requests) == 8
+        # the server saw one client connection: no answer made agg hang up and connect again
+        assert len(set(served.client_ports)) == 1, served.client_ports
