@@ -18,7 +18,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal, Protocol, TextIO
 
@@ -32,6 +32,7 @@ from lxml import etree
 from aggregator import __version__
 from aggregator.dates import to_iso
 from aggregator.store import StoredPost
+from aggregator.text import xml_safe
 
 Format = Literal["atom", "rss", "json"]
 FORMATS: tuple[Format, ...] = ("atom", "rss", "json")
@@ -162,15 +163,34 @@ def _write_xml_feed(
         ' xmlns="http://www.w3.org/2005/Atom"' if fmt == "atom" else ' xmlns:dc="http://purl.org/dc/elements/1.1/"'
     )
     for post in posts:
-        entry = _entry(post, info.source_urls.get(post.source), summary.source_updated.get(post.source))
-        if fmt == "rss":
-            # registered by class: load_extension("dc") first tries a module that does not exist, on every entry
-            entry.register_extension("dc", DcEntryExtension, atom=False, rss=True)
-            entry.dc.dc_creator(post.author or post.source)
-        element = entry.atom_entry() if fmt == "atom" else entry.rss_entry()
+        try:
+            element = _entry_element(post, fmt, info, summary)
+        except ValueError:  # a character XML cannot carry, in a post stored before normalising dropped them
+            element = _entry_element(_xml_safe_post(post), fmt, info, summary)
         text: str = etree.tostring(element, encoding="unicode", pretty_print=True)
         out.write(text.replace(own_namespace, "", 1))
     out.write(tail)
+
+
+def _entry_element(post: StoredPost, fmt: Format, info: FeedInfo, summary: FeedSummary) -> Any:
+    entry = _entry(post, info.source_urls.get(post.source), summary.source_updated.get(post.source))
+    if fmt == "rss":
+        # registered by class: load_extension("dc") first tries a module that does not exist, on every entry
+        entry.register_extension("dc", DcEntryExtension, atom=False, rss=True)
+        entry.dc.dc_creator(post.author or post.source)
+    return entry.atom_entry() if fmt == "atom" else entry.rss_entry()
+
+
+def _xml_safe_post(post: StoredPost) -> StoredPost:
+    return replace(
+        post,
+        source=xml_safe(post.source),
+        title=xml_safe(post.title),
+        author=xml_safe(post.author) if post.author else post.author,
+        summary=xml_safe(post.summary),
+        content_html=xml_safe(post.content_html),
+        tags=tuple(xml_safe(tag) for tag in post.tags),
+    )
 
 
 def _xml_head(fmt: Format, info: FeedInfo, summary: FeedSummary) -> tuple[str, str]:

@@ -14,7 +14,7 @@ from aggregator.lang import detect_language
 from aggregator.models import Post, RawPost
 from aggregator.papers import paper_keys
 from aggregator.sanitize import sanitize_html
-from aggregator.text import content_hash, make_excerpt, strip_read_more, title_key
+from aggregator.text import content_hash, make_excerpt, strip_read_more, title_key, xml_safe
 from aggregator.urls import canonical_url, is_http_url
 
 
@@ -31,17 +31,17 @@ def normalize_post(raw: RawPost, source: str, now: datetime) -> Post:
     if raw.canonical_url and is_http_url(raw.canonical_url):
         canonical = canonical_url(raw.canonical_url)
     base = raw.base_url or raw.url
-    body_source = raw.content_html or raw.summary_html or ""
+    body_source = xml_safe(raw.content_html or raw.summary_html or "")
     content = sanitize_html(prepare_content(body_source, base)) if body_source else ""
     text = html_to_text(content)
     if not raw.content_html and raw.summary_html:
         text = strip_read_more(text)
-    title = " ".join((raw.title or "").split())
+    title = " ".join(xml_safe(raw.title or "").split())
     if not title:
         raise SkippedPost(f"entry {raw.url} has no title")
     published, _ = clamp_future(raw.published, now)
     updated, _ = clamp_future(raw.updated, now)  # the flag is reported by normalize_posts
-    tags = tuple(dict.fromkeys(filter(None, (_plain_tag(t) for t in raw.tags if t))))
+    tags = tuple(dict.fromkeys(filter(None, (_plain_tag(xml_safe(t)) for t in raw.tags if t))))
     sketch = fingerprint(text) if text else None
     return Post(
         canonical_url=canonical,
@@ -49,8 +49,8 @@ def normalize_post(raw: RawPost, source: str, now: datetime) -> Post:
         source=source,
         title=title,
         title_key=title_key(title),
-        guid=raw.guid,
-        author=" ".join(raw.author.split()) if raw.author else None,
+        guid=xml_safe(raw.guid) if raw.guid else raw.guid,
+        author=" ".join(xml_safe(raw.author).split()) if raw.author else None,
         published=published or updated,
         updated=updated,
         content_html=content,

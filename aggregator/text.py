@@ -16,12 +16,22 @@ _TOKEN = re.compile(
     r"|.",
     re.DOTALL,
 )
+# what XML 1.0 cannot carry (C0 controls but tab/LF/CR, lone surrogates, U+FFFE/U+FFFF): one form feed
+# pasted from a PDF would otherwise make every Atom/RSS export of the store fail
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _TRAILING_JUNK = re.compile(r"[\s,.;:，。；：、!?！？…\-–—(（\[【「『\"']+$")
 _READ_MORE = re.compile(
     r"(\s*(\b(?:read more|continue reading)\b|\bmore\s*[»›>→]|阅读全文|閱讀全文|阅读更多|더 보기|続きを読む)"
     r"\s*[»›>→]*\s*)$",
     re.IGNORECASE,
 )
+
+
+def xml_safe(text: str) -> str:
+    """`text` without the characters XML 1.0 forbids: controls dropped, lone surrogates made U+FFFD."""
+    if not _NOT_XML.search(text):
+        return text
+    return _NOT_XML.sub(lambda m: "\ufffd" if "\ud800" <= m[0] <= "\udfff" else "", text)
 
 
 def title_key(title: str) -> str:

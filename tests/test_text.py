@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
+from xml.sax.saxutils import escape
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aggregator.text import EXCERPT_CHARS, content_hash, looks_truncated, make_excerpt, strip_read_more, title_key
+from aggregator.text import (
+    EXCERPT_CHARS,
+    content_hash,
+    looks_truncated,
+    make_excerpt,
+    strip_read_more,
+    title_key,
+    xml_safe,
+)
 
 ELLIPSIS = "…"
 
@@ -241,3 +251,21 @@ def test_content_hash() -> None:
     # part boundaries matter
     assert content_hash("ab", "c") != content_hash("a", "bc")
     assert content_hash(None, "x") == content_hash("", "x")
+
+
+def test_xml_safe_drops_controls_and_mends_lone_surrogates() -> None:
+    assert xml_safe("page\x0cbreak\x00 and\x1b[0m") == "pagebreak and[0m"
+    assert xml_safe("tab\tline\ncarriage\r") == "tab\tline\ncarriage\r"  # XML 1.0 allows these three
+    assert xml_safe("half an emoji \ud83d here") == "half an emoji \ufffd here"
+    assert xml_safe("\ufffe\uffff") == ""
+    kept = "注意力 $\\alpha$ 😀 한국어 <b>&amp;</b>"
+    assert xml_safe(kept) is kept
+
+
+@given(st.text())
+def test_xml_safe_text_always_makes_well_formed_xml(text: str) -> None:
+    safe = xml_safe(text)
+    document = f"<a>{escape(safe)}</a>".encode()  # encodes only if no lone surrogate is left
+    parsed = ET.fromstring(document).text or ""
+    assert parsed == safe.replace("\r\n", "\n").replace("\r", "\n")  # XML reads CR as LF, nothing else changes
+    assert xml_safe(safe) == safe
