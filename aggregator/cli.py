@@ -259,7 +259,8 @@ def export(
         query = PostQuery(since=start, limit=limit or None, sources=source or [], tags=tag or [], lang=lang)
         try:
             summary = FeedSummary.of(store.post_dates(**query), now)
-            _write_streamed(out_file, lambda out: write_feed(out, store.posts(**query), fmt, info, summary))
+            posts = store.posts(with_text=fmt == "json", **query)  # Atom and RSS carry the HTML only
+            _write_streamed(out_file, lambda out: write_feed(out, posts, fmt, info, summary))
         finally:
             store.close()
 

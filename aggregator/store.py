@@ -23,6 +23,7 @@ import sqlite_utils
 
 from aggregator.dates import from_iso, to_iso
 from aggregator.models import KnownPost, Post, Validator
+from aggregator.text import xml_safe
 from aggregator.urls import url_key
 
 Change = Literal["new", "updated", "unchanged"]
@@ -169,12 +170,28 @@ def _migration_5(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_6(db: sqlite_utils.Database) -> None:
+    # normalising now drops what XML 1.0 cannot carry; posts stored before lose it too, so that every export
+    # can write stored text as it is (a lone surrogate could never be stored; tags are JSON, which escapes)
+    columns = ("title", "author", "summary", "content_html", "content_text")
+    changed = []
+    for id_, *texts, tags in db.execute(f"SELECT id, {', '.join(columns)}, tags FROM posts"):
+        safe = [xml_safe(text) if text else text for text in texts]
+        unsafe_tags = tags and "\\u00" in tags
+        safe_tags = json.dumps([t for tag in json.loads(tags) if (t := xml_safe(tag))]) if unsafe_tags else tags
+        if safe != texts or safe_tags != tags:
+            changed.append([*safe, safe_tags, id_])
+    assignments = ", ".join(f"{column} = ?" for column in (*columns, "tags"))
+    db.conn.executemany(f"UPDATE posts SET {assignments} WHERE id = ?", changed)
+
+
 MIGRATIONS: Sequence[Callable[[sqlite_utils.Database], None]] = (
     _migration_1,
     _migration_2,
     _migration_3,
     _migration_4,
     _migration_5,
+    _migration_6,
 )
 _COLUMNS = (
     "id", "canonical_url", "url", "source", "title", "author", "published", "updated", "summary", "content_html",
@@ -489,13 +506,15 @@ class Store:
         rows = self.sources(name)  # one row by key: a run asks this once per source
         return rows[0] if rows else None
 
-    def posts(self, **query: Unpack[PostQuery]) -> Iterator[StoredPost]:
+    def posts(self, *, with_text: bool = True, **query: Unpack[PostQuery]) -> Iterator[StoredPost]:
         """Posts newest first (by published date, else first seen), filtered; `limit` None or 0 = all.
 
         With `stories` (the default), a story's alternate homes are left out (they come with its primary
         as other_homes). Rows are read one at a time, so a whole-store export never holds every post.
+        `with_text=False` leaves `content_text` empty, for outputs that only carry the HTML.
         """
-        for row in self.db.execute(*_select(f"{_POST_COLUMNS}, {_OTHER_HOMES}", query)):
+        columns = _POST_COLUMNS if with_text else _POST_COLUMNS.replace("posts.content_text", "''")
+        for row in self.db.execute(*_select(f"{columns}, {_OTHER_HOMES}", query)):
             yield _stored_post(row)
 
     def post_dates(self, **query: Unpack[PostQuery]) -> list[PostDates]:
@@ -775,11 +794,16 @@ def _stored_post(row: Sequence[Any]) -> StoredPost:
         summary=summary or "",
         content_html=content or "",
         content_text=text or "",
-        tags=tuple(json.loads(tags or "[]")),
+        tags=_json_tuple(tags),
         lang=lang,
         first_seen=from_iso(first_seen) or datetime.min,
         changed_at=from_iso(changed_at),
         status=status or "new",
-        papers=tuple(json.loads(papers)) if papers is not None else None,
-        other_homes=tuple(json.loads(other_homes or "[]")),
+        papers=_json_tuple(papers) if papers is not None else None,
+        other_homes=_json_tuple(other_homes),
     )
+
+
+def _json_tuple(value: str | None) -> tuple[str, ...]:
+    # most posts have no tags and no other homes: json.loads("[]") would cost a third of reading a row
+    return tuple(json.loads(value)) if value and value != "[]" else ()

@@ -48,11 +48,11 @@ def store(tmp_path: Path) -> Store:
 
 def test_migrations_are_versioned_and_idempotent(tmp_path: Path) -> None:
     first = Store.open(tmp_path / "agg.db")
-    assert first.version == len(MIGRATIONS) == 5
+    assert first.version == len(MIGRATIONS) == 6
     assert first.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     first.close()
     again = Store.open(tmp_path / "agg.db")  # opening an up-to-date database changes nothing
-    assert again.version == 5
+    assert again.version == 6
     assert set(again.db.table_names()) >= {
         "fts_pending",
         "posts",
@@ -199,7 +199,7 @@ def test_a_version_3_database_keeps_its_index(tmp_path: Path) -> None:
     )
     conn.close()
     store = Store.open(tmp_path / "old.db")
-    assert store.version == 5 and store.pending_index() == 0
+    assert store.version == 6 and store.pending_index() == 0
     assert [p.title for p in store.search("diffusion")] == ["Old notes"]
     save(store, [post("https://blog.test/a", "Old notes", text="about flow matching")])
     assert store.search("diffusion") == [] and [p.title for p in store.search("matching")] == ["Old notes"]
@@ -247,3 +247,19 @@ def test_post_dates_are_the_posts_dates_read_from_the_index(store: Store) -> Non
     assert (
         "USING INDEX posts_by_date" in plan or "COVERING INDEX posts_by_date" in plan
     )  # the header of a 100k-post export never reads the texts
+
+
+def test_posts_without_text_leave_only_the_text_out(store: Store) -> None:
+    save(store, [post("https://blog.test/a", "Attention", "softmax of scores", papers=("arxiv:1706.03762",))])
+    save(store, [post("https://blog.test/b", "Untagged", tags=())])
+    full = list(store.posts())
+    light = list(store.posts(with_text=False))
+    assert [p.content_text for p in light] == ["", ""] and {p.content_text for p in full} == {
+        "softmax of scores",
+        "body",
+    }
+    assert [dataclasses.replace(p, content_text="") for p in full] == light
+    assert {p.title: (p.tags, p.papers) for p in light} == {
+        "Attention": (("ml",), ("arxiv:1706.03762",)),
+        "Untagged": ((), ()),
+    }
