@@ -11,7 +11,6 @@ OWNERS = {
     "selectolax": "dom",
     "feedparser": "sources.feed",
     "feedgen": "export",
-    "lxml": "export",
     "typer": "cli",
     "sqlite_utils": "store",
     "nh3": "sanitize",
