@@ -23,7 +23,6 @@ from aggregator import __version__
 from aggregator.config import Config, Settings, SourceConfig, find_config, load_config
 from aggregator.dates import parse_date, parse_since, to_iso
 from aggregator.errors import AggError, ConfigError, LockedError
-from aggregator.export import FORMATS, FeedInfo, FeedSummary, write_feed
 from aggregator.lock import exclusive
 from aggregator.models import KINDS
 from aggregator.report import (
@@ -246,6 +245,8 @@ def export(
     db: DbOption = None,
 ) -> None:
     """Write one merged feed of all sources, newest first: Atom, RSS 2.0 or JSON Feed 1.1."""
+    from aggregator.export import FORMATS, FeedInfo, FeedSummary, write_feed  # feedgen and lxml: only to export
+
     with handled_errors():
         if fmt not in FORMATS:
             raise ConfigError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")

@@ -12,10 +12,13 @@ import asyncio
 import email.utils
 import hashlib
 import random
-from collections.abc import Mapping
+import ssl
+from collections import Counter, OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -66,14 +69,10 @@ class HttpClient:
         self.settings = settings
         self._global = asyncio.Semaphore(max(1, settings.concurrency))
         self._hosts: dict[str, asyncio.Semaphore] = {}
-        pool = max(1, settings.concurrency)
         self._client = httpx.AsyncClient(
-            transport=transport,
+            transport=transport or _HostPools(max(1, settings.per_host), keep=max(1, settings.concurrency)),
             follow_redirects=False,  # followed by hand, to refuse non-http(s) targets and count hops
             timeout=httpx.Timeout(settings.timeout, connect=settings.timeout),
-            # httpcore scans every pooled connection on each request: a pool the size of the global limit
-            # keeps that cheap, and the hosts in flight keep their connections
-            limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
             headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
             trust_env=False,
         )
@@ -158,7 +157,9 @@ class HttpClient:
                 headers["If-Modified-Since"] = validator.last_modified
         limit = max_bytes or self.settings.max_bytes
         host = urlsplit(url).netloc.lower()
-        per_host = self._hosts.setdefault(host, asyncio.Semaphore(max(1, self.settings.per_host)))
+        per_host = self._hosts.get(host)
+        if per_host is None:
+            per_host = self._hosts[host] = asyncio.Semaphore(max(1, self.settings.per_host))
         async with per_host, self._global:  # wait for the host first, so a busy host holds no global slot
             try:
                 async with asyncio.timeout(self.settings.deadline):
@@ -196,6 +197,73 @@ class HttpClient:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+class _HostPools(httpx.AsyncBaseTransport):
+    """A keep-alive connection pool per host, the most recently used `keep` of them kept open.
+
+    httpcore checks every connection of a pool, and every waiting request, each time a request starts or
+    ends: one pool shared by all hosts (16 connections) cost 1.7 s of CPU in a run of 1,000 feeds. A
+    host's own pool holds at most `per_host` connections. Pools past `keep` are closed once idle, so a
+    run over many hosts never holds more than `keep` x `per_host` idle sockets.
+    """
+
+    def __init__(self, per_host: int, keep: int) -> None:
+        self._limits = httpx.Limits(max_connections=per_host, max_keepalive_connections=per_host)
+        self._keep = keep
+        self._ssl: ssl.SSLContext | None = None  # one for all pools: building one costs ~15 ms
+        self._pools: OrderedDict[tuple[bytes, bytes, int | None], httpx.AsyncHTTPTransport] = OrderedDict()
+        self._busy: Counter[tuple[bytes, bytes, int | None]] = Counter()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        key = (request.url.raw_scheme, request.url.raw_host, request.url.port)
+        pool = self._pools.pop(key, None)
+        if pool is None:
+            if self._ssl is None:
+                self._ssl = httpx.create_ssl_context()
+            pool = httpx.AsyncHTTPTransport(verify=self._ssl, limits=self._limits, trust_env=False)
+        self._pools[key] = pool  # most recently used last
+        self._busy[key] += 1
+        try:
+            response = await pool.handle_async_request(request)
+        except BaseException:
+            await self._release(key)
+            raise
+        response.stream = _Released(response.stream, lambda: self._release(key))
+        return response
+
+    async def _release(self, key: tuple[bytes, bytes, int | None]) -> None:
+        self._busy[key] -= 1
+        if self._busy[key] <= 0:
+            del self._busy[key]
+        for old in list(self._pools)[: max(0, len(self._pools) - self._keep)]:
+            if old not in self._busy:
+                await self._pools.pop(old).aclose()
+
+    async def aclose(self) -> None:
+        pools, self._pools = list(self._pools.values()), OrderedDict()
+        for pool in pools:
+            await pool.aclose()
+
+
+class _Released(httpx.AsyncByteStream):
+    """A response body that tells its pool when it is closed."""
+
+    def __init__(self, stream: Any, on_close: Callable[[], Awaitable[None]]) -> None:
+        self._stream = stream
+        self._on_close: Callable[[], Awaitable[None]] | None = on_close
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._stream:
+            yield chunk
+
+    async def aclose(self) -> None:
+        try:
+            await self._stream.aclose()
+        finally:
+            if self._on_close is not None:
+                on_close, self._on_close = self._on_close, None
+                await on_close()
 
 
 async def _drain(response: httpx.Response) -> None:

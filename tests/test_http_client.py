@@ -487,3 +487,19 @@ def test_one_connection_carries_304s_redirects_and_errors(tmp_path: Path) -> Non
         assert len(served.requests) == 8
         # the server saw one client connection: no answer made agg hang up and connect again
         assert len(set(served.client_ports)) == 1, served.client_ports
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_idle_hosts_past_the_global_limit_lose_their_connections(tmp_path: Path, concurrency: int) -> None:
+    (tmp_path / "feed.xml").write_bytes(b"<rss/>")
+
+    async def main(servers: list[Served]) -> None:
+        async with HttpClient(Settings(retries=0, concurrency=concurrency)) as http:
+            for served in [*servers, servers[0]]:  # a, b, c, then a again
+                assert (await http.get(served.url("feed.xml"))).status == 200
+
+    with serve(tmp_path) as a, serve(tmp_path) as b, serve(tmp_path) as c:
+        asyncio.run(main([a, b, c]))
+        assert [len(s.requests) for s in (a, b, c)] == [2, 1, 1]
+        # one idle host kept (concurrency 1): a's connection was closed for c's; three kept: a's is reused
+        assert len(set(a.client_ports)) == (2 if concurrency == 1 else 1)
