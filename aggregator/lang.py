@@ -16,11 +16,13 @@ from aggregator.chinese import SIMPLIFIED_MARKERS, TRADITIONAL_MARKERS
 MIN_CJK_CHARS = 12  # fewer CJK characters than this (and no Latin prose) is too little to judge
 MIN_LATIN_WORDS = 8
 SAMPLE_CHARS = 30_000  # a long post's first pages say enough, and keep the cost per post bounded
-# separate passes: one alternation of all three is several times slower in `re`
+# separate passes (one alternation of all three is several times slower in `re`), each with literals one
+# of its matches must hold: a text without them is not scanned
 _NOISE = (
-    re.compile(r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)|`[^`\n]*`", re.DOTALL),  # fenced and inline code
-    re.compile(r"\$\$.+?\$\$|\$[^$\n]+\$|\\\(.+?\\\)|\\\[.+?\\\]", re.DOTALL),  # TeX as dom.py and Markdown write it
-    re.compile(r"(?:https?://|www\.)[!-~]+"),
+    (("`", "~~~"), re.compile(r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)|`[^`\n]*`", re.DOTALL)),  # fenced and inline code
+    # TeX as dom.py and Markdown write it
+    (("$", "\\(", "\\["), re.compile(r"\$\$.+?\$\$|\$[^$\n]+\$|\\\(.+?\\\)|\\\[.+?\\\]", re.DOTALL)),
+    (("http", "www."), re.compile(r"(?:https?://|www\.)[!-~]+")),
 )
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _KANA = re.compile(r"[\u3041-\u309f\u30a1-\u30fa\u30fd-\u30ff\u31f0-\u31ff]+")  # not the prolonged mark 30fc
@@ -64,8 +66,9 @@ def detect_language(text: str) -> str | None:
     if not isinstance(text, str) or not text.strip():
         return None
     prose = text[:SAMPLE_CHARS]
-    for noise in _NOISE:
-        prose = noise.sub(" ", prose)
+    for literals, noise in _NOISE:
+        if any(literal in prose for literal in literals):
+            prose = noise.sub(" ", prose)
     han, kana, hangul = (sum(map(len, script.findall(prose))) for script in (_HAN, _KANA, _HANGUL))
     words = _LATIN_WORD.findall(prose)
     cjk = han + kana + hangul
@@ -100,7 +103,9 @@ def chinese_variant(text: str) -> str:
 def _latin_language(words: list[str]) -> tuple[str | None, bool]:
     """The language whose stop words dominate, and whether it is clear-cut prose (not prose diluted by code)."""
     frequency = Counter(map(str.lower, words))
-    counts = {code: sum(frequency[word] for word in stopwords) for code, stopwords in _STOPWORDS.items()}
+    counts = {
+        code: sum(map(frequency.__getitem__, stopwords & frequency.keys())) for code, stopwords in _STOPWORDS.items()
+    }
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     (best, top), (_, second) = ranked[0], ranked[1]
     # prose has a stop word every few words; a list of names or identifiers has hardly any,

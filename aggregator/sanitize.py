@@ -66,6 +66,8 @@ def _safe_image_data(value: str) -> bool:
 
 
 def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
+    if ":" not in value and attribute != "srcset":
+        return value  # no scheme, so neither data: nor a script URL (most values: classes, relative links)
     if attribute == "srcset":
         # nh3 checks no URL inside srcset: keep only http(s) candidates
         kept = [c.strip() for c in value.split(",") if _srcset_candidate_ok(c)]
