@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, TextIO
 import typer
 
 from aggregator import __version__
+from aggregator.atomic import replacing
 from aggregator.config import Config, Settings, SourceConfig, find_config, load_config
 from aggregator.dates import parse_date, parse_since, to_iso
 from aggregator.errors import AggError, ConfigError, LockedError
@@ -499,13 +500,8 @@ def _write_streamed(out_file: Path | None, write: Callable[[TextIO], object]) ->
         with out_file.open("w", encoding="utf-8") as target:
             write(target)
         return
-    tmp = out_file.with_name(f".{out_file.name}.tmp{os.getpid()}")
-    try:
-        with tmp.open("w", encoding="utf-8") as target:
-            write(target)
-        tmp.replace(out_file)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with replacing(out_file) as target:
+        write(target)
 
 
 def main() -> None:

@@ -9,13 +9,13 @@ web server or a feed reader never sees half a file. Locking against a concurrent
 
 from __future__ import annotations
 
-import os
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
+from aggregator.atomic import write_whole
 from aggregator.digest import Digest, DigestEntry, build_digest
 from aggregator.errors import AggError
 from aggregator.export import Dated, FeedInfo, FeedSummary, export_feed
@@ -81,9 +81,14 @@ def publish_site(store: Store, out_dir: Path, options: PublishOptions) -> list[P
     texts = render_site(store, options)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        return [write_atomic(out_dir / name, text) for name, text in texts.items()]
+        # durable: a crash between two runs of cron must not leave a published name on an empty file
+        return [write_whole(out_dir / name, _with_final_newline(text), durable=True) for name, text in texts.items()]
     except OSError as e:
         raise AggError(f"{out_dir}: cannot write the site: {e.strerror or e}") from None
+
+
+def _with_final_newline(text: str) -> str:
+    return text if text.endswith("\n") else text + "\n"
 
 
 def render_site(store: Store, options: PublishOptions) -> dict[str, str]:
@@ -108,20 +113,6 @@ def render_site(store: Store, options: PublishOptions) -> dict[str, str]:
         "digest.md": render_digest(digest, "md"),
         "index.html": render_index(page),
     }
-
-
-def write_atomic(path: Path, text: str) -> Path:
-    """Write `text` to a temporary file beside `path`, flush it to disk, and rename it over `path`."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text if text.endswith("\n") else text + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())  # the rename must never publish a file whose bytes are not on disk yet
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
 
 
 def group_by_day(entries: Sequence[DigestEntry]) -> tuple[DayGroup, ...]:

@@ -7,7 +7,6 @@ leaves a half-written or invalid config behind.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import tomlkit
 from tomlkit.exceptions import ParseError as TomlParseError
 
+from aggregator.atomic import write_whole
 from aggregator.config import SourceConfig, parse_config
 from aggregator.errors import ConfigError
 
@@ -97,12 +97,8 @@ def _parse(text: str, path: Path) -> tomlkit.TOMLDocument:
 
 
 def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)  # a reader of the config never sees half a file
+        write_whole(path, text)  # a reader of the config never sees half a file
     except OSError as e:
         raise ConfigError(f"{path}: cannot write: {e.strerror or e}") from None
-    finally:
-        tmp.unlink(missing_ok=True)

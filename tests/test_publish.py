@@ -13,8 +13,9 @@ import pytest
 from agg_cli import run_agg, start_agg, write_feeds_toml
 from fixture_server import Served, serve
 
+from aggregator.atomic import replacing, write_whole
 from aggregator.digest import DigestEntry
-from aggregator.publish import build_chart, group_by_day, weekly_counts, write_atomic
+from aggregator.publish import build_chart, group_by_day, weekly_counts
 
 pytestmark = pytest.mark.e2e
 
@@ -109,11 +110,22 @@ def test_bad_values_are_one_line_usage_errors(tmp_path: Path, site: Served) -> N
     assert result.returncode == 1 and "cannot write the site" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_write_atomic_replaces_whole_and_leaves_no_temp(tmp_path: Path) -> None:
+@pytest.mark.parametrize("durable", [False, True])
+def test_a_file_is_replaced_whole_and_no_temp_is_left(tmp_path: Path, durable: bool) -> None:
     target = tmp_path / "a.txt"
     target.write_text("old", encoding="utf-8")
-    write_atomic(target, "new")
-    assert target.read_text(encoding="utf-8") == "new\n"
+    write_whole(target, "new\n注意力", durable=durable)
+    assert target.read_text(encoding="utf-8") == "new\n注意力"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temp(tmp_path: Path) -> None:
+    target = tmp_path / "a.txt"
+    target.write_text("old", encoding="utf-8")
+    with pytest.raises(RuntimeError), replacing(target) as handle:
+        handle.write("half")
+        raise RuntimeError("the export failed half way")
+    assert target.read_text(encoding="utf-8") == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
 
 
