@@ -19,7 +19,7 @@ from aggregator.dates import parse_date
 from aggregator.dom import html_to_text
 from aggregator.errors import FetchError, ParseError
 from aggregator.http_client import Response
-from aggregator.markdown import render_excerpt, render_markdown, split_tags
+from aggregator.markdown import RenderedMarkdown, render_excerpt, render_markdown, split_tags
 from aggregator.models import KnownPost, RawPost, SourceOutput
 from aggregator.sources import PROFILE_PATH
 from aggregator.sources.base import BudgetExceeded, SourceContext
@@ -188,18 +188,7 @@ def _truncation_hint(data: dict[str, object], listed: int) -> str | None:
 def note_post(note: NoteRecord, markdown: str, origin: str, author: str) -> RawPost:
     """The post for a downloaded note: its Markdown rendered, title and tags from the note, then the text."""
     rendered = render_markdown(markdown, origin, note.title or True)  # True: the note's own title
-    title = note.title or rendered.title
-    return RawPost(
-        url=note.url,
-        title=title or _fallback_title(rendered.html, note),
-        guid=note.id,
-        author=author,
-        published=note.published,
-        updated=note.last_change,
-        content_html=rendered.html,
-        tags=tuple(dict.fromkeys([*note.tags, *rendered.tags])),
-        base_url=note.url,
-    )
+    return _raw_post(note, rendered, author, updated=note.last_change, content_html=rendered.html)
 
 
 def excerpt_post(note: NoteRecord, origin: str, author: str) -> RawPost:
@@ -208,18 +197,31 @@ def excerpt_post(note: NoteRecord, origin: str, author: str) -> RawPost:
     `updated` stays empty so the next run sees a change and downloads the note again.
     """
     rendered = render_excerpt(note.excerpt, origin, note.title or None)
-    title = note.title or rendered.title
+    return _raw_post(note, rendered, author, summary_html=rendered.html, complete=False)
+
+
+def _raw_post(
+    note: NoteRecord,
+    rendered: RenderedMarkdown,
+    author: str,
+    *,
+    updated: datetime | None = None,
+    content_html: str | None = None,
+    summary_html: str | None = None,
+    complete: bool = True,
+) -> RawPost:
     return RawPost(
         url=note.url,
-        title=title or _fallback_title(rendered.html, note),
+        title=note.title or rendered.title or _fallback_title(rendered.html, note),
         guid=note.id,
         author=author,
         published=note.published,
-        updated=None,
-        summary_html=rendered.html,
         tags=tuple(dict.fromkeys([*note.tags, *rendered.tags])),
         base_url=note.url,
-        complete=False,
+        updated=updated,
+        content_html=content_html,
+        summary_html=summary_html,
+        complete=complete,
     )
 
 
