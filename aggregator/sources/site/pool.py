@@ -101,14 +101,17 @@ class CandidatePool:
     def candidates(self) -> list[Candidate]:
         return list(self.by_key.values())
 
-    def _slot(self, url: str) -> Candidate | None:
+    def _slot(self, url: str) -> tuple[Candidate | None, bool]:
+        """The candidate for `url` (made on first sight; None for a URL with no key), and whether it was known."""
         try:
             key = url_key(url)
         except ValueError:
-            return None
-        if key not in self.by_key:
-            self.by_key[key] = Candidate(url=url)
-        return self.by_key[key]
+            return None, False
+        slot = self.by_key.get(key)
+        if slot is not None:
+            return slot, True
+        slot = self.by_key[key] = Candidate(url=url)
+        return slot, False
 
     def has(self, url: str) -> bool:
         try:
@@ -122,8 +125,7 @@ class CandidatePool:
             post = entry.post
             if not post.url or is_non_post_url(post.url, self.home):
                 continue
-            known = self.has(post.url)
-            slot = self._slot(post.url)
+            slot, known = self._slot(post.url)
             if slot is None:
                 continue
             if known and slot.published and post.published and slot.published != post.published:
@@ -147,7 +149,7 @@ class CandidatePool:
     def add_list_items(self, items: Iterable[ListItem]) -> None:
         """List page items are vouched posts."""
         for item in items:
-            slot = self._slot(item.url)
+            slot, _ = self._slot(item.url)
             if slot is None:
                 continue
             slot.other_title = slot.other_title or item.title
@@ -166,7 +168,7 @@ class CandidatePool:
                 continue
             if not self.has(entry.url) and not self._looks_like_post(entry.url):
                 continue
-            slot = self._slot(entry.url)
+            slot, _ = self._slot(entry.url)
             if slot is None:
                 continue
             slot.lastmod = max(filter(None, (slot.lastmod, entry.lastmod)), default=None)
