@@ -236,9 +236,16 @@ class _HostPools(httpx.AsyncBaseTransport):
         self._busy[key] -= 1
         if self._busy[key] <= 0:
             del self._busy[key]
-        for old in list(self._pools)[: max(0, len(self._pools) - self._keep)]:
+        # taken out before any await: another response closing meanwhile must not see them again
+        excess, stale = len(self._pools) - self._keep, []
+        for old in list(self._pools):  # least recently used first
+            if excess <= 0:
+                break
             if old not in self._busy:
-                await self._pools.pop(old).aclose()
+                stale.append(self._pools.pop(old))
+                excess -= 1
+        for pool in stale:
+            await pool.aclose()
 
     async def aclose(self) -> None:
         pools, self._pools = list(self._pools.values()), OrderedDict()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -503,3 +504,28 @@ def test_idle_hosts_past_the_global_limit_lose_their_connections(tmp_path: Path,
         assert [len(s.requests) for s in (a, b, c)] == [2, 1, 1]
         # one idle host kept (concurrency 1): a's connection was closed for c's; three kept: a's is reused
         assert len(set(a.client_ports)) == (2 if concurrency == 1 else 1)
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts sockets in /proc (Linux)")
+def test_many_hosts_at_once_all_answered_and_idle_sockets_stay_bounded(tmp_path: Path) -> None:
+    (tmp_path / "feed.xml").write_bytes(b"<rss/>")
+    settings = Settings(retries=0, concurrency=4, per_host=2)
+
+    def open_sockets() -> int:
+        return sum(1 for fd in Path("/proc/self/fd").iterdir() if "socket" in str(fd.resolve()))
+
+    async def main(servers: list[Served]) -> tuple[list[int], int]:
+        async with HttpClient(settings) as http:
+            urls = [s.url(f"feed.xml?n={n}") for n in range(5) for s in servers]
+            statuses = [r.status for r in await asyncio.gather(*(http.get(url) for url in urls))]
+            await asyncio.sleep(0.2)  # let the servers see the closed connections
+            return statuses, open_sockets()
+
+    with contextlib.ExitStack() as stack:
+        servers = [stack.enter_context(serve(tmp_path)) for _ in range(12)]
+        before = open_sockets()
+        statuses, during = asyncio.run(main(servers))
+    assert statuses == [200] * 60
+    assert all(len(s.requests) == 5 for s in servers)
+    # 4 hosts kept, 2 connections each, and the servers' ends of those: never one pool per host seen
+    assert during - before <= 2 * settings.concurrency * settings.per_host
