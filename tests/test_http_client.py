@@ -529,3 +529,16 @@ def test_many_hosts_at_once_all_answered_and_idle_sockets_stay_bounded(tmp_path:
     assert all(len(s.requests) == 5 for s in servers)
     # 4 hosts kept, 2 connections each, and the servers' ends of those: never one pool per host seen
     assert during - before <= 2 * settings.concurrency * settings.per_host
+
+
+def test_requests_are_anonymous_a_cookie_set_is_never_sent_back() -> None:
+    recorder = Recorder(lambda r: httpx.Response(200, content=b"<rss/>", headers={"Set-Cookie": "track=1; Path=/"}))
+
+    async def main() -> None:
+        async with HttpClient(FAST, transport=httpx.MockTransport(recorder)) as http:
+            await http.get("https://a.example.com/feed")
+            await http.get("https://a.example.com/feed")
+
+    asyncio.run(main())
+    assert [r.headers.get("cookie") for r in recorder.requests] == [None, None]
+    assert {r.headers["accept-encoding"] for r in recorder.requests} == {"gzip, deflate"}
