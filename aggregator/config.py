@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from aggregator.dates import zone_named
 from aggregator.errors import ConfigError
 from aggregator.models import KINDS, Kind
 from aggregator.urls import is_http_url
@@ -38,6 +39,7 @@ class Settings:
     max_pages: int = 1000  # pages a scraped source may request in one run
     hackmd_concurrency: int = 2  # note downloads in flight for one HackMD profile
     workers: int = 0  # processes for parsing; 0 = one per core
+    timezone: str = "UTC"  # IANA zone a date written without one is read in (a source's own overrides it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,7 @@ class SourceConfig:
     enabled: bool = True
     max_pages: int | None = None  # overrides settings.max_pages for this source
     robots: bool = True  # honour robots.txt when scraping pages
+    timezone: str | None = None  # overrides settings.timezone: the zone this site's zoneless dates are in
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +84,7 @@ _SOURCE_TYPES: dict[str, type | tuple[type, ...]] = {
     "enabled": bool,
     "max_pages": int,
     "robots": bool,
+    "timezone": str,
 }
 
 
@@ -143,7 +147,13 @@ def _parse_settings(raw: Any, where: str) -> Settings:
         if isinstance(value, int | float) and not isinstance(value, bool) and not value >= 0:  # also NaN
             raise ConfigError(f"{where}: [settings]: key {key!r} must not be negative ({value})")
     values: dict[str, Any] = {k: float(v) if _SETTING_TYPES[k] == (int, float) else v for k, v in raw.items()}
+    _check_zone(values.get("timezone"), f"{where}: [settings]")
     return Settings(**values)
+
+
+def _check_zone(name: str | None, where: str) -> None:
+    if name is not None and zone_named(name) is None:
+        raise ConfigError(f"{where}: unknown time zone {name!r} (expected an IANA name such as Asia/Shanghai or UTC)")
 
 
 def _parse_source(raw: Any, where: str) -> SourceConfig:
@@ -169,6 +179,7 @@ def _parse_source(raw: Any, where: str) -> SourceConfig:
     tags = raw.get("tags", [])
     if not all(isinstance(t, str) for t in tags):
         raise ConfigError(f"{where}: key 'tags' must be a list of strings")
+    _check_zone(raw.get("timezone"), where)
     return SourceConfig(
         name=name,
         url=url,
@@ -177,4 +188,5 @@ def _parse_source(raw: Any, where: str) -> SourceConfig:
         enabled=raw.get("enabled", True),
         max_pages=raw.get("max_pages"),
         robots=raw.get("robots", True),
+        timezone=raw.get("timezone"),
     )

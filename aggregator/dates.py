@@ -1,12 +1,17 @@
 """Dates in, timezone-aware UTC datetimes out. The only module that imports dateutil.
 
 `parse_date` never raises: what it cannot read is None. `parse_since` reads `--since` values.
+A date written with no zone (Fluid prints local time as "2024-05-22 01:00") is read in the zone of
+the source being read: `call_in_zone` sets it for a piece of work, from the source's `timezone`.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from typing import Any, TypeVar
 
 from dateutil import parser as dateutil_parser
 from dateutil import tz as dateutil_tz
@@ -46,14 +51,45 @@ _MONTHS = {name: number for number, name in enumerate(_MONTH_NAMES, 1)}
 _EARLIEST_YEAR = 1971  # Hugo prints 0001-01-01 for undated pages; nothing real predates this
 
 
-def parse_date(value: object, *, default_tz: tzinfo = UTC) -> datetime | None:
+T = TypeVar("T")
+# the zone a date with none is read in: UTC unless the work runs under call_in_zone
+_LOCAL_ZONE: ContextVar[tzinfo] = ContextVar("agg_local_zone", default=UTC)
+_ZONE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*$")  # "Asia/Shanghai", never a path
+
+
+def zone_named(name: str) -> tzinfo | None:
+    """The IANA time zone `name` ("Asia/Shanghai", "Etc/GMT-8", "UTC"), or None when there is none."""
+    if name.strip().upper() in ("UTC", "Z", "ETC/UTC"):
+        return UTC
+    if not _ZONE_NAME.match(name.strip()):
+        return None
+    found: tzinfo | None = dateutil_tz.gettz(name.strip())  # the system's zone data, else dateutil's copy
+    return found
+
+
+def call_in_zone(zone: str | None, function: Callable[..., T], *args: Any) -> T:
+    """`function(*args)`, with dates that carry no zone read in the zone named `zone` (None: UTC).
+
+    A top-level function, so the worker pool can run it: the zone travels by name to the worker.
+    """
+    found = zone_named(zone) if zone else None
+    if found is None:
+        return function(*args)
+    token = _LOCAL_ZONE.set(found)
+    try:
+        return function(*args)
+    finally:
+        _LOCAL_ZONE.reset(token)
+
+
+def parse_date(value: object, *, default_tz: tzinfo | None = None) -> datetime | None:
     """Read a date from text, a number (Unix seconds or milliseconds) or a datetime; None if unsure.
 
-    A date with no time zone is read in `default_tz` (a site's local zone when known).
+    A date with no time zone is read in `default_tz`, else in the zone of the work (`call_in_zone`).
     Dates before 1971 (Hugo's `0001-01-01` for undated pages) are None.
     """
     try:
-        result = _parse(value, default_tz)
+        result = _parse(value, default_tz or _LOCAL_ZONE.get())
         if result is None or result.year < _EARLIEST_YEAR:
             return None
         return result.astimezone(UTC)  # an offset of 24 h or more fails here, not later

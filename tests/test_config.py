@@ -311,3 +311,30 @@ def test_find_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AGG_CONFIG", str(tmp_path / "env.toml"))
     assert find_config(None) == tmp_path / "env.toml"
     assert find_config(str(tmp_path / "cli.toml")) == tmp_path / "cli.toml"
+
+
+def test_timezone_for_all_sources_and_for_one(tmp_path: Path) -> None:
+    config = load_text(
+        tmp_path,
+        '[settings]\ntimezone = "Asia/Shanghai"\n\n'
+        + source_toml(name="fluid", url="https://a.example.org/")
+        + "\n"
+        + source_toml(name="seoul", url="https://b.example.org/", timezone="Asia/Seoul"),
+    )
+    assert config.settings.timezone == "Asia/Shanghai"
+    assert [s.timezone for s in config.sources] == [None, "Asia/Seoul"]
+    assert Settings().timezone == "UTC"
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ('[settings]\ntimezone = "Asia/Shangai"\n', "[settings]"),
+        (source_toml(name="fluid", url="https://a.example.org/", timezone="/etc/passwd"), "source #1 ('fluid')"),
+    ],
+)
+def test_an_unknown_timezone_is_a_one_line_error(tmp_path: Path, text: str, where: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_text(tmp_path, text)
+    message = str(caught.value)
+    assert where in message and "unknown time zone" in message and "\n" not in message

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aggregator.dates import clamp_future, from_iso, parse_date, parse_since, to_iso
+from aggregator.dates import call_in_zone, clamp_future, from_iso, parse_date, parse_since, to_iso, zone_named
 from aggregator.errors import ConfigError
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -285,3 +285,29 @@ def test_rfc822_dates_read_without_dateutil_match_dateutil(value: str) -> None:
     from dateutil import parser as dateutil_parser
 
     assert parse_date(value) == dateutil_parser.parse(value.rsplit(", ", maxsplit=1)[-1]).astimezone(UTC)
+
+
+def test_zoneless_dates_are_read_in_the_zone_of_the_work() -> None:
+    local = "2024-05-22 01:00"
+    assert parse_date(local) == datetime(2024, 5, 22, 1, 0, tzinfo=UTC)  # no zone known: UTC
+    assert call_in_zone("Asia/Shanghai", parse_date, local) == datetime(2024, 5, 21, 17, 0, tzinfo=UTC)
+    assert call_in_zone("America/New_York", parse_date, "2024-01-15 12:00") == datetime(2024, 1, 15, 17, tzinfo=UTC)
+    # a date that says its zone keeps it; an explicit default still wins over the work's zone
+    assert call_in_zone("Asia/Shanghai", parse_date, "2024-05-22T01:00:00Z") == datetime(2024, 5, 22, 1, tzinfo=UTC)
+    tokyo = timezone(timedelta(hours=9))
+    assert call_in_zone("Asia/Shanghai", lambda: parse_date(local, default_tz=tokyo)) == datetime(
+        2024, 5, 21, 16, 0, tzinfo=UTC
+    )
+    assert parse_date(local) == datetime(2024, 5, 22, 1, 0, tzinfo=UTC)  # the zone ends with the work
+    assert call_in_zone(None, parse_date, local) == datetime(2024, 5, 22, 1, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("name", ["Asia/Shangai", "/etc/passwd", "../zoneinfo/UTC", "", "Asia/Shanghai; rm"])
+def test_unknown_or_path_like_zone_names_are_none(name: str) -> None:
+    assert zone_named(name) is None
+
+
+def test_known_zone_names() -> None:
+    assert zone_named("UTC") is UTC
+    moment = datetime(2024, 5, 22, tzinfo=UTC)
+    assert moment.astimezone(zone_named("Asia/Seoul")).utcoffset() == timedelta(hours=9)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -207,11 +209,19 @@ async def _run(
     validators=None,
     max_pages: int | None = None,
     kind: str = "auto",
+    timezone: str | None = None,
+    executor: Executor | None = None,
 ) -> tuple[SourceOutput, SourceContext]:
     async with HttpClient(SETTINGS, transport=httpx.MockTransport(fake)) as http:
-        config = SourceConfig(name="blog", url=HOME, kind=kind, max_pages=max_pages)  # type: ignore[arg-type]
+        config = SourceConfig(name="blog", url=HOME, kind=kind, max_pages=max_pages, timezone=timezone)  # type: ignore[arg-type]
         ctx = SourceContext(
-            source=config, settings=SETTINGS, http=http, now=NOW, known=known or {}, validators=validators or {}
+            source=config,
+            settings=SETTINGS,
+            http=http,
+            now=NOW,
+            known=known or {},
+            validators=validators or {},
+            executor=executor,
         )
         fetcher = {"auto": auto.fetch, "hexo": site.fetch_hexo, "hugo": site.fetch_hugo, "html": site.fetch_html}[kind]
         return await fetcher(ctx), ctx
@@ -316,3 +326,25 @@ def test_picklable_results_for_the_worker_pool() -> None:
     assert pickle.loads(pickle.dumps(info)).page.items == info.page.items
     article = extract_article((DATA / "posts" / "next.html").read_text(encoding="utf-8"), HOME, "next", ())
     assert pickle.loads(pickle.dumps(article)) == replace(article)
+
+
+@pytest.mark.parametrize(
+    ("timezone", "in_pool", "expected"),
+    [
+        (None, False, datetime(2024, 3, 9, 14, 20, tzinfo=UTC)),  # no zone known: read as UTC
+        ("Asia/Shanghai", False, datetime(2024, 3, 9, 6, 20, tzinfo=UTC)),
+        ("Asia/Shanghai", True, datetime(2024, 3, 9, 6, 20, tzinfo=UTC)),  # the zone travels to the workers
+    ],
+)
+def test_fluid_local_times_are_read_in_the_sources_timezone(
+    timezone: str | None, in_pool: bool, expected: datetime
+) -> None:
+    # Fluid prints `time[datetime]="2024-03-09 14:20"`: the author's local time, with no zone
+    page = (DATA / "lists" / "fluid.html").read_text(encoding="utf-8")
+    post = (DATA / "posts" / "fluid.html").read_text(encoding="utf-8")
+    kind = "text/html; charset=utf-8"
+    fake = FakeSite({"/": (kind, page), "/2024/03/09/flow-matching/": (kind, post), "/2024/02/01/vae/": (kind, post)})
+    with ProcessPoolExecutor(1) if in_pool else contextlib.nullcontext() as pool:
+        output, _ = asyncio.run(_run(fake, timezone=timezone, executor=pool))
+    flow = next(p for p in output.posts if p.url and p.url.endswith("/flow-matching/"))
+    assert flow.published == expected

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from aggregator.config import Settings, SourceConfig
+from aggregator.dates import call_in_zone
 from aggregator.errors import FetchError
 from aggregator.http_client import HttpClient, Response
 from aggregator.models import KnownPost, SourceOutput, Validator
@@ -95,10 +96,11 @@ class SourceContext:
 
         `function` must be a top-level function and `args` picklable: they cross a process boundary.
         """
+        zone = self.source.timezone or self.settings.timezone  # dates with no zone are in the site's
         if self.executor is None:
-            return function(*args)
+            return call_in_zone(zone, function, *args)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, function, *args)
+        return await loop.run_in_executor(self.executor, call_in_zone, zone, function, *args)
 
     def warn(self, message: str) -> None:
         """Record a one-line notice (an entry skipped, one page failed while the rest worked)."""
