@@ -22,7 +22,7 @@ import typer
 from aggregator import __version__
 from aggregator.atomic import replacing
 from aggregator.config import Config, Settings, SourceConfig, find_config, load_config
-from aggregator.dates import parse_date, parse_since, to_iso
+from aggregator.dates import parse_date, parse_since, to_iso, zone_named
 from aggregator.errors import AggError, ConfigError, LockedError
 from aggregator.lock import exclusive
 from aggregator.models import KINDS
@@ -413,6 +413,9 @@ def sources_add(
     name: Annotated[str | None, typer.Option("--name", help="Source name (default: the site's title).")] = None,
     kind: Annotated[str, typer.Option("--kind", help="auto (detect), feed, hackmd, hexo, hugo or html.")] = "auto",
     tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tag for its posts (repeatable).")] = None,
+    timezone: Annotated[
+        str | None, typer.Option("--timezone", help="IANA zone of the dates it writes with none (Asia/Shanghai).")
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Check that URL answers, detect its kind, and append it to feeds.toml (comments kept)."""
@@ -424,12 +427,18 @@ def sources_add(
             raise ConfigError(f"--kind: {kind!r} is not one of {', '.join(KINDS)}")
         if not is_http_url(url) or " " in url:
             raise ConfigError(f"{url!r} is not an absolute http:// or https:// URL")
+        if timezone is not None and zone_named(timezone) is None:
+            raise ConfigError(f"--timezone: unknown time zone {timezone!r} (an IANA name such as Asia/Shanghai)")
         path = find_config(config)
         settings = load_config(path).settings if path.exists() else Settings()
         detected = asyncio.run(detect_url(settings, url))
         chosen = detected.kind if kind == "auto" else kind
         source = SourceConfig(
-            name=(name or default_name(detected)).strip(), url=url, kind=chosen, tags=tuple(tag or ())
+            name=(name or default_name(detected)).strip(),
+            url=url,
+            kind=chosen,
+            tags=tuple(tag or ()),
+            timezone=timezone,
         )
         add_sources(path, [source])
     print(f"added {source.name!r} [{chosen}{', detected' if kind == 'auto' else ''}] {url} to {path}")

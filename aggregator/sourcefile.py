@@ -65,6 +65,8 @@ def render_source(source: SourceConfig) -> str:
         table.add("kind", source.kind)
     if source.tags:
         table.add("tags", list(source.tags))
+    if source.timezone:
+        table.add("timezone", source.timezone)
     document = tomlkit.document()
     tables = tomlkit.aot()
     tables.append(table)

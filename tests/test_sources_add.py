@@ -49,6 +49,16 @@ def test_add_detects_the_kind_and_keeps_the_file(tmp_path: Path, site: Served, p
     assert (added.name, added.url, added.kind, added.tags) == (name, site.url(path), kind, ("ml",))
 
 
+def test_timezone_option_is_checked_and_written(tmp_path: Path, site: Served) -> None:
+    wrong = run_agg("sources", "add", site.url("hexo/"), "--timezone", "Asia/Shangai", cwd=tmp_path)
+    assert wrong.returncode == 2 and "unknown time zone 'Asia/Shangai'" in wrong.stderr
+    assert not (tmp_path / "feeds.toml").exists() and site.hits("/hexo/") == 0  # refused before any request
+    result = run_agg("sources", "add", site.url("hexo/"), "--timezone", "Asia/Shanghai", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (source,) = load_config(tmp_path / "feeds.toml").sources
+    assert source.timezone == "Asia/Shanghai"
+
+
 def test_name_and_kind_options_win(tmp_path: Path, site: Served) -> None:
     result = run_agg("sources", "add", site.url("plain/"), "--name", "Mine", "--kind", "hugo", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
