@@ -63,8 +63,9 @@ def zone_named(name: str) -> tzinfo | None:
         return UTC
     if not _ZONE_NAME.match(name.strip()):
         return None
-    found: tzinfo | None = dateutil_tz.gettz(name.strip())  # the system's zone data, else dateutil's copy
-    return found
+    found = dateutil_tz.gettz(name.strip())  # the system's zone data, else dateutil's copy
+    # a named zone only: gettz also reads POSIX strings, where "Beijing+8" means UTC-8
+    return None if found is None or isinstance(found, dateutil_tz.tzstr) else found
 
 
 def call_in_zone(zone: str | None, function: Callable[..., T], *args: Any) -> T:

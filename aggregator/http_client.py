@@ -35,6 +35,7 @@ _BACKOFF_BASE = 0.5
 _BACKOFF_CAP = 8.0
 _DRAIN_BYTES = 64 * 1024  # an error page or redirect body up to this size is read to keep its connection
 _DRAIN_SECONDS = 1.0
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +69,7 @@ class HttpClient:
     def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.settings = settings
         self._global = asyncio.Semaphore(max(1, settings.concurrency))
-        self._hosts: dict[str, asyncio.Semaphore] = {}
+        self._hosts: dict[tuple[str, str, int | None], asyncio.Semaphore] = {}
         # requests go straight to an httpx transport: redirects, retries, limits and the deadline are done
         # here, and httpx.AsyncClient's layers over a transport (auth, redirects, a cookie jar, event hooks)
         # cost a quarter of the CPU of a conditional GET while doing nothing agg needs
@@ -155,14 +156,14 @@ class HttpClient:
             if validator.last_modified:
                 headers["If-Modified-Since"] = validator.last_modified
         limit = max_bytes or self.settings.max_bytes
-        host = urlsplit(url).netloc.lower()
+        host = _origin(url)
         per_host = self._hosts.get(host)
         if per_host is None:
             per_host = self._hosts[host] = asyncio.Semaphore(max(1, self.settings.per_host))
         async with per_host, self._global:  # wait for the host first, so a busy host holds no global slot
             try:
-                async with asyncio.timeout(self.settings.deadline):
-                    return await self._stream(url, headers, limit)
+                async with asyncio.timeout(self.settings.deadline) as deadline:
+                    return await self._stream(url, headers, limit, deadline)
             except TimeoutError:
                 # bytes kept coming but too slowly: trying again would only take as long again
                 raise FetchError(url, f"timed out: no complete answer within {self.settings.deadline:g} s") from None
@@ -173,14 +174,16 @@ class HttpClient:
             except httpx.InvalidURL as e:
                 raise FetchError(url, f"invalid URL: {e}") from None
 
-    async def _stream(self, url: str, headers: dict[str, str], limit: int) -> tuple[int, dict[str, str], bytes]:
+    async def _stream(
+        self, url: str, headers: dict[str, str], limit: int, deadline: asyncio.Timeout
+    ) -> tuple[int, dict[str, str], bytes]:
         request = httpx.Request("GET", url, headers={**self._headers, **headers}, extensions=self._extensions)
         response = await self._transport.handle_async_request(request)
         response.request = request
         try:
             response_headers = {k.lower(): v for k, v in response.headers.items()}
             if response.status_code in _REDIRECTS or response.status_code == 304 or response.status_code >= 400:
-                await _drain(response)
+                await _drain(response, deadline)
                 return response.status_code, response_headers, b""
             declared = response_headers.get("content-length", "")
             if declared.isdigit() and int(declared) > limit:
@@ -218,13 +221,14 @@ class _HostPools(httpx.AsyncBaseTransport):
         self._ssl: ssl.SSLContext | None = None  # one for all pools: building one costs ~15 ms
         self._pools: OrderedDict[tuple[bytes, bytes, int | None], httpx.AsyncHTTPTransport] = OrderedDict()
         self._busy: Counter[tuple[bytes, bytes, int | None]] = Counter()
+        self._closing: set[httpx.AsyncHTTPTransport] = set()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         key = (request.url.raw_scheme, request.url.raw_host, request.url.port)
         pool = self._pools.pop(key, None)
         if pool is None:
             if self._ssl is None:
-                self._ssl = httpx.create_ssl_context()
+                self._ssl = httpx.create_ssl_context(trust_env=False)  # certifi's CAs, as httpx.AsyncClient had
             pool = httpx.AsyncHTTPTransport(verify=self._ssl, limits=self._limits, trust_env=False)
         self._pools[key] = pool  # most recently used last
         self._busy[key] += 1
@@ -240,7 +244,8 @@ class _HostPools(httpx.AsyncBaseTransport):
         self._busy[key] -= 1
         if self._busy[key] <= 0:
             del self._busy[key]
-        # taken out before any await: another response closing meanwhile must not see them again
+        # taken out before any await, so another response closing meanwhile cannot take them too; kept in
+        # _closing until closed, so a cancellation between two closes leaves them to aclose()
         excess, stale = len(self._pools) - self._keep, []
         for old in list(self._pools):  # least recently used first
             if excess <= 0:
@@ -248,11 +253,14 @@ class _HostPools(httpx.AsyncBaseTransport):
             if old not in self._busy:
                 stale.append(self._pools.pop(old))
                 excess -= 1
+        self._closing.update(stale)
         for pool in stale:
             await pool.aclose()
+            self._closing.discard(pool)
 
     async def aclose(self) -> None:
-        pools, self._pools = list(self._pools.values()), OrderedDict()
+        pools, self._pools = [*self._closing, *self._pools.values()], OrderedDict()
+        self._closing = set()
         for pool in pools:
             await pool.aclose()
 
@@ -277,18 +285,34 @@ class _Released(httpx.AsyncByteStream):
                 await on_close()
 
 
-async def _drain(response: httpx.Response) -> None:
+async def _drain(response: httpx.Response, deadline: asyncio.Timeout) -> None:
     """Read a body nobody wants (a 304's, a short error page's) so the connection goes back to the pool;
-    a long, unsized or slow one is left, and the connection closes with the response instead."""
+    a long, unsized or slow one is left, and the connection closes with the response instead.
+
+    Never past the request's deadline: the answer is already had, and must not become a timeout."""
     declared = response.headers.get("content-length", "")
     if response.status_code != 304 and not (declared.isdigit() and int(declared) <= _DRAIN_BYTES):
         return
+    expiry = deadline.when()
+    seconds = _DRAIN_SECONDS if expiry is None else min(_DRAIN_SECONDS, expiry - asyncio.get_running_loop().time())
+    if seconds < _DRAIN_SECONDS / 10:
+        return
     try:
-        async with asyncio.timeout(_DRAIN_SECONDS):
+        async with asyncio.timeout(seconds * 0.9):
             async for _chunk in response.aiter_raw():
                 pass
     except (TimeoutError, httpx.HTTPError, httpx.StreamError):
         return  # the answer is already had: a failure here only costs the connection
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port, as the connection pools key hosts: "host", "HOST:443" and "user@host" are one."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None  # httpx refuses the URL with a readable error
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port or _DEFAULT_PORTS.get(parts.scheme.lower())
 
 
 def _retryable(error: FetchError) -> FetchError:

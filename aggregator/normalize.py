@@ -31,8 +31,10 @@ def normalize_post(raw: RawPost, source: str, now: datetime) -> Post:
     if raw.canonical_url and is_http_url(raw.canonical_url):
         canonical = canonical_url(raw.canonical_url)
     base = raw.base_url or raw.url
+    # before parsing: a lone surrogate cannot even be encoded for the parsers; after: a reference such as
+    # &#12; decodes to a character XML forbids, and stored text must be writable into any feed as it is
     body_source = xml_safe(raw.content_html or raw.summary_html or "")
-    content = sanitize_html(prepare_content(body_source, base)) if body_source else ""
+    content = xml_safe(sanitize_html(prepare_content(body_source, base))) if body_source else ""
     text = html_to_text(content)
     if not raw.content_html and raw.summary_html:
         text = strip_read_more(text)
@@ -41,7 +43,7 @@ def normalize_post(raw: RawPost, source: str, now: datetime) -> Post:
         raise SkippedPost(f"entry {raw.url} has no title")
     published, _ = clamp_future(raw.published, now)
     updated, _ = clamp_future(raw.updated, now)  # the flag is reported by normalize_posts
-    tags = tuple(dict.fromkeys(filter(None, (_plain_tag(xml_safe(t)) for t in raw.tags if t))))
+    tags = tuple(dict.fromkeys(filter(None, (_plain_tag(t) for t in raw.tags if t))))
     sketch = fingerprint(text) if text else None
     return Post(
         canonical_url=canonical,
@@ -69,7 +71,8 @@ def normalize_post(raw: RawPost, source: str, now: datetime) -> Post:
 
 def _plain_tag(tag: str) -> str:
     # a tag is a word, not markup: "<svg onload=…>" in a category is an attack, and its text is empty
-    return html_to_text(tag) if ("<" in tag or "&" in tag) else " ".join(tag.split())
+    tag = xml_safe(tag)
+    return xml_safe(html_to_text(tag)) if ("<" in tag or "&" in tag) else " ".join(tag.split())
 
 
 def normalize_posts(raws: list[RawPost], source: str, now: datetime) -> tuple[list[Post], list[str]]:

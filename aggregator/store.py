@@ -177,8 +177,13 @@ def _migration_6(db: sqlite_utils.Database) -> None:
     changed = []
     for id_, *texts, tags in db.execute(f"SELECT id, {', '.join(columns)}, tags FROM posts"):
         safe = [xml_safe(text) if text else text for text in texts]
-        unsafe_tags = tags and "\\u00" in tags
-        safe_tags = json.dumps([t for tag in json.loads(tags) if (t := xml_safe(tag))]) if unsafe_tags else tags
+        # tags are JSON: a control character is escaped there (\u000c), U+FFFE/U+FFFF are not
+        unsafe_tags = tags and ("\\u00" in tags or xml_safe(tags) != tags)
+        safe_tags = (
+            json.dumps([t for tag in json.loads(tags) if (t := xml_safe(tag))], ensure_ascii=False)
+            if unsafe_tags
+            else tags
+        )
         if safe != texts or safe_tags != tags:
             changed.append([*safe, safe_tags, id_])
     assignments = ", ".join(f"{column} = ?" for column in (*columns, "tags"))

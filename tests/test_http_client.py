@@ -16,7 +16,7 @@ from fixture_server import Served, serve
 
 from aggregator.config import Settings
 from aggregator.errors import FetchError
-from aggregator.http_client import HttpClient, Response, Validator, parse_retry_after
+from aggregator.http_client import HttpClient, Response, Validator, _origin, parse_retry_after
 
 FAST = Settings(retries=2, max_retry_after=2, deadline=2, timeout=1)
 Handler = Callable[[httpx.Request], httpx.Response | Awaitable[httpx.Response]]
@@ -542,3 +542,43 @@ def test_requests_are_anonymous_a_cookie_set_is_never_sent_back() -> None:
     asyncio.run(main())
     assert [r.headers.get("cookie") for r in recorder.requests] == [None, None]
     assert {r.headers["accept-encoding"] for r in recorder.requests} == {"gzip, deflate"}
+
+
+def test_a_stalled_redirect_body_never_turns_the_answer_into_a_timeout() -> None:
+    # a 301 that declares 20 bytes of body and sends 3: draining it must give up inside the deadline
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        request = await reader.readuntil(b"\r\n\r\n")
+        if request.startswith(b"GET /old "):
+            writer.write(b"HTTP/1.1 301 Moved\r\nLocation: /new\r\nContent-Length: 20\r\n\r\nMov")
+        else:
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(5)
+        writer.close()
+
+    async def main() -> tuple[Response, float]:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        async with server, HttpClient(Settings(deadline=0.5, retries=0)) as http:
+            response = await http.get(f"http://127.0.0.1:{port}/old")
+            return response, loop.time() - started
+
+    response, took = asyncio.run(main())
+    assert (response.status, response.content, response.url.endswith("/new")) == (200, b"ok", True)
+    assert took < 1.0
+
+
+@pytest.mark.parametrize(
+    ("url", "origin"),
+    [
+        ("https://Blog.example.org/a", ("https", "blog.example.org", 443)),
+        ("https://blog.example.org:443/b", ("https", "blog.example.org", 443)),
+        ("https://user@blog.example.org/c", ("https", "blog.example.org", 443)),
+        ("http://blog.example.org:8080/d", ("http", "blog.example.org", 8080)),
+    ],
+)
+def test_one_host_however_its_url_is_spelt_has_one_limit(url: str, origin: tuple[str, str, int]) -> None:
+    assert _origin(url) == origin
