@@ -49,6 +49,10 @@ class SourceReport:
     detail: str | None = None  # the traceback of an unexpected error, shown under -v
 
 
+# what the worker functions live in (parsers, extractors, normalising), for the forkserver to preload
+_WORKER_MODULES = ("aggregator.sources.feed", "aggregator.sources.site", "aggregator.sources.hackmd")
+
+
 class LazyProcessPool(Executor):
     """A process pool started on first use, so a run where everything answers 304 starts no process."""
 
@@ -60,6 +64,9 @@ class LazyProcessPool(Executor):
         if self._pool is None:
             # forkserver: workers fork from a clean process, not from one running an event loop and sockets
             context = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
+            if os.name == "posix":
+                # the parsers are imported once, in the server, and every worker forks with them loaded
+                context.set_forkserver_preload(list(_WORKER_MODULES))
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
         return self._pool.submit(fn, *args, **kwargs)
 
