@@ -190,6 +190,12 @@ def _migration_6(db: sqlite_utils.Database) -> None:
     db.conn.executemany(f"UPDATE posts SET {assignments} WHERE id = ?", changed)
 
 
+def _migration_7(db: sqlite_utils.Database) -> None:
+    # every date query reads posts_by_date (migration 5): these two only cost each insert (9% of saving)
+    db.execute("DROP INDEX IF EXISTS idx_posts_published")
+    db.execute("DROP INDEX IF EXISTS idx_posts_first_seen")
+
+
 MIGRATIONS: Sequence[Callable[[sqlite_utils.Database], None]] = (
     _migration_1,
     _migration_2,
@@ -197,6 +203,7 @@ MIGRATIONS: Sequence[Callable[[sqlite_utils.Database], None]] = (
     _migration_4,
     _migration_5,
     _migration_6,
+    _migration_7,
 )
 _COLUMNS = (
     "id", "canonical_url", "url", "source", "title", "author", "published", "updated", "summary", "content_html",

@@ -48,11 +48,11 @@ def store(tmp_path: Path) -> Store:
 
 def test_migrations_are_versioned_and_idempotent(tmp_path: Path) -> None:
     first = Store.open(tmp_path / "agg.db")
-    assert first.version == len(MIGRATIONS) == 6
+    assert first.version == len(MIGRATIONS) == 7
     assert first.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     first.close()
     again = Store.open(tmp_path / "agg.db")  # opening an up-to-date database changes nothing
-    assert again.version == 6
+    assert again.version == 7
     assert set(again.db.table_names()) >= {
         "fts_pending",
         "posts",
@@ -199,7 +199,7 @@ def test_a_version_3_database_keeps_its_index(tmp_path: Path) -> None:
     )
     conn.close()
     store = Store.open(tmp_path / "old.db")
-    assert store.version == 6 and store.pending_index() == 0
+    assert store.version == 7 and store.pending_index() == 0
     assert [p.title for p in store.search("diffusion")] == ["Old notes"]
     save(store, [post("https://blog.test/a", "Old notes", text="about flow matching")])
     assert store.search("diffusion") == [] and [p.title for p in store.search("matching")] == ["Old notes"]
@@ -263,3 +263,17 @@ def test_posts_without_text_leave_only_the_text_out(store: Store) -> None:
         "Attention": (("ml",), ("arxiv:1706.03762",)),
         "Untagged": ((), ()),
     }
+
+
+def test_indexes_no_query_uses_are_gone_and_date_queries_keep_theirs(store: Store) -> None:
+    indexes = {row[0] for row in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {"idx_posts_published", "idx_posts_first_seen"}.isdisjoint(indexes) and "posts_by_date" in indexes
+    since = "(coalesce(published, first_seen) >= ? OR changed_at >= ? OR updated >= ?)"
+    plan = " ".join(
+        str(row)
+        for row in store.db.execute(
+            f"EXPLAIN QUERY PLAN SELECT id FROM posts WHERE {since} ORDER BY coalesce(published, first_seen) DESC",
+            ["2026-11-01"] * 3,
+        )
+    )
+    assert "posts_by_date" in plan and "TEMP B-TREE" not in plan  # a digest's window: no sort, no table scan order
