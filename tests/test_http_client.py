@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gzip
+import random
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
@@ -582,3 +583,61 @@ def test_a_stalled_redirect_body_never_turns_the_answer_into_a_timeout() -> None
 )
 def test_one_host_however_its_url_is_spelt_has_one_limit(url: str, origin: tuple[str, str, int]) -> None:
     assert _origin(url) == origin
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts sockets in /proc (Linux)")
+def test_deadlines_and_cancellations_mid_answer_leave_no_connection_behind() -> None:
+    # answers that stall in the headers, in a body, or in a body nobody wants, under a 0.2 s deadline,
+    # with some requests cancelled from outside: every failure is a FetchError, and afterwards no pool is
+    # left busy (it would keep its sockets open for ever)
+    rng = random.Random(7)
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, asyncio.CancelledError, asyncio.IncompleteReadError):
+            while True:
+                kind = (await reader.readuntil(b"\r\n\r\n")).split(b" ", 2)[1].strip(b"/")
+                await asyncio.sleep(rng.random() * 0.05 + (0.3 if kind == b"slowhead" else 0))
+                if kind == b"304":
+                    writer.write(b"HTTP/1.1 304 Not Modified\r\nETag: x\r\n\r\n")
+                elif kind in (b"404", b"slowbody"):
+                    status = b"404 Not Found" if kind == b"404" else b"200 OK"
+                    writer.write(b"HTTP/1.1 " + status + b"\r\nContent-Length: 10\r\n\r\nabc")
+                    await writer.drain()
+                    await asyncio.sleep(rng.random() * 0.4)
+                    writer.write(b"defghij")
+                else:
+                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                await writer.drain()
+        writer.close()
+
+    def open_sockets() -> int:
+        return sum(1 for fd in Path("/proc/self/fd").iterdir() if "socket" in str(fd.resolve()))
+
+    async def main() -> tuple[list[BaseException], int, int]:
+        servers = [await asyncio.start_server(handle, "127.0.0.1", 0) for _ in range(8)]
+        ports = [server.sockets[0].getsockname()[1] for server in servers]
+        before = open_sockets()
+        settings = Settings(deadline=0.2, retries=0, concurrency=3, per_host=2)
+        async with HttpClient(settings) as http:
+            kinds = ["ok", "304", "404", "slowbody", "slowhead"]
+            urls = [f"http://127.0.0.1:{rng.choice(ports)}/{rng.choice(kinds)}" for _ in range(120)]
+            tasks = [asyncio.create_task(http.get(url)) for url in urls]
+            await asyncio.sleep(0.3)
+            for task in rng.sample(tasks, 20):
+                task.cancel()
+            outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.sleep(0.1)
+            during = open_sockets() - before
+        for server in servers:
+            server.close()
+        unexpected = [
+            o
+            for o in outcomes
+            if isinstance(o, BaseException) and not isinstance(o, FetchError | asyncio.CancelledError)
+        ]
+        return unexpected, during, sum(isinstance(o, Response) for o in outcomes)
+
+    unexpected, during, answered = asyncio.run(main())
+    assert unexpected == [] and answered > 0
+    # the 3 hosts kept may hold 2 connections each (and the servers' ends of them)
+    assert during <= 2 * 3 * 2
