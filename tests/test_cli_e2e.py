@@ -269,3 +269,38 @@ def test_export_to_a_device_writes_through_it(tmp_path: Path, site: Served) -> N
     assert run_agg("fetch", cwd=tmp_path).returncode == 0
     assert run_agg("export", "--out", "/dev/null", cwd=tmp_path).returncode == 0
     assert Path("/dev/null").is_char_device()
+
+
+def test_dates_without_a_zone_are_read_in_the_configured_timezone(tmp_path: Path) -> None:
+    # an RSS feed whose pubDates carry no zone: the author's local time, here in China (UTC+8)
+    served_dir = tmp_path / "served"
+    served_dir.mkdir()
+    items = "".join(
+        f"<item><title>{title}</title><link>https://cn.example.org/{n}/</link><pubDate>{when}</pubDate>"
+        f"<description>Notes on {title}, long enough to be a post of its own.</description></item>"
+        for n, (title, when) in enumerate(
+            [("Attention", "Wed, 22 May 2024 01:00:00"), ("Diffusion", "2024-05-23 20:30")]
+        )
+    )
+    rss = f'<?xml version="1.0"?><rss version="2.0"><channel><title>cn</title><link>https://cn.example.org/</link>{items}</channel></rss>'
+    (served_dir / "cn.xml").write_text(rss, encoding="utf-8")
+    with serve(served_dir) as served:
+        for zone, folder in (("Asia/Shanghai", tmp_path / "zoned"), (None, tmp_path / "plain")):
+            folder.mkdir()
+            write_feeds_toml(
+                folder, {"cn": served.url("cn.xml")}, {"retries": 0} | ({"timezone": zone} if zone else {})
+            )
+            assert run_agg("fetch", "-q", cwd=folder).returncode == 0
+
+    def published(folder: Path) -> list[tuple[str, str]]:
+        with sqlite3.connect(folder / "agg.db") as conn:
+            return list(conn.execute("SELECT title, published FROM posts ORDER BY title"))
+
+    assert published(tmp_path / "zoned") == [
+        ("Attention", "2024-05-21T17:00:00Z"),
+        ("Diffusion", "2024-05-23T12:30:00Z"),
+    ]
+    assert published(tmp_path / "plain") == [
+        ("Attention", "2024-05-22T01:00:00Z"),
+        ("Diffusion", "2024-05-23T20:30:00Z"),
+    ]
