@@ -7,8 +7,10 @@ transaction. Nothing is ever deleted; a group's alternates stay as other homes o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from aggregator.dates import from_iso
 from aggregator.dedup import (
@@ -40,9 +42,9 @@ def _records(store: Store) -> tuple[list[DupRecord], dict[int, Fingerprint]]:
     records: list[DupRecord] = []
     prints: dict[int, Fingerprint] = {}
     stale: list[tuple[int, bytes, int, str]] = []
-    for id_, url, source, title, author, published, kind, fp, size, version, key in store.dedup_rows():
-        when, blog = from_iso(published), _KINDS.get(kind, "blog")
-        records.append(DupRecord(id_, url, source, title, author, when, "", blog, title_key=key))
+    for row in store.dedup_rows():
+        id_, *_, fp, size, version, _key = row
+        records.append(_dup_record(row))
         if fp is not None and version == FINGERPRINT_VERSION:
             prints[id_] = Fingerprint.from_bytes(fp, size or 0)
         else:
@@ -74,14 +76,17 @@ def _evidence(group: StoryGroup, member: int) -> PairScore | None:
     return next(with_primary, None) or next((p for p in group.pairs if member in (p.a, p.b)), None)
 
 
+def _dup_record(row: Sequence[Any], text: str = "") -> DupRecord:
+    """A post as grouping sees it, from a `Store.dedup_rows()` row; `text` only where a pair is explained."""
+    id_, url, source, title, author, published, kind, *_, key = row
+    return DupRecord(id_, url, source, title, author, from_iso(published), text, _KINDS.get(kind, "blog"), key)
+
+
 def _record(store: Store, post_id: int) -> DupRecord:
     rows = store.dedup_rows(post_id)
     if not rows:
         raise AggError(f"no stored post with id {post_id}")
-    id_, url, source, title, author, published, kind, *_ = rows[0]
-    return DupRecord(
-        id_, url, source, title, author, from_iso(published), store.post_text(id_), _KINDS.get(kind, "blog")
-    )
+    return _dup_record(rows[0], store.post_text(post_id))
 
 
 def _post_id(store: Store, url: str) -> int:
