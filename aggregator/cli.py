@@ -35,6 +35,7 @@ from aggregator.report import (
     summary_line,
 )
 from aggregator.store import PostQuery, Store
+from aggregator.text import with_final_newline
 from aggregator.urls import is_http_url
 
 if TYPE_CHECKING:  # the fetch engine (parsers, sanitiser, rich) is imported by the commands that fetch
@@ -496,7 +497,7 @@ def _list_sources(as_json: bool, config: str | None, db: str | None) -> None:
 
 
 def _write(text: str, out_file: Path | None) -> None:
-    _write_streamed(out_file, lambda out: out.write(text if text.endswith("\n") else text + "\n"))
+    _write_streamed(out_file, lambda out: out.write(with_final_newline(text)))
 
 
 def _write_streamed(out_file: Path | None, write: Callable[[TextIO], object]) -> None:

@@ -21,6 +21,7 @@ from aggregator.errors import AggError
 from aggregator.export import Dated, FeedInfo, FeedSummary, export_feed
 from aggregator.render import render_digest, render_index
 from aggregator.store import Store
+from aggregator.text import with_final_newline
 
 FILES = ("atom.xml", "rss.xml", "feed.json", "digest.md", "index.html")
 CHART_WEEKS = 12
@@ -82,13 +83,9 @@ def publish_site(store: Store, out_dir: Path, options: PublishOptions) -> list[P
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         # durable: a crash between two runs of cron must not leave a published name on an empty file
-        return [write_whole(out_dir / name, _with_final_newline(text), durable=True) for name, text in texts.items()]
+        return [write_whole(out_dir / name, with_final_newline(text), durable=True) for name, text in texts.items()]
     except OSError as e:
         raise AggError(f"{out_dir}: cannot write the site: {e.strerror or e}") from None
-
-
-def _with_final_newline(text: str) -> str:
-    return text if text.endswith("\n") else text + "\n"
 
 
 def render_site(store: Store, options: PublishOptions) -> dict[str, str]:

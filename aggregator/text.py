@@ -34,6 +34,11 @@ def xml_safe(text: str) -> str:
     return _NOT_XML.sub(lambda m: "\ufffd" if "\ud800" <= m[0] <= "\udfff" else "", text)
 
 
+def with_final_newline(text: str) -> str:
+    """`text` with the newline a text file (and a terminal) expects at its end."""
+    return text if text.endswith("\n") else text + "\n"
+
+
 def title_key(title: str) -> str:
     """Fold a title for comparison: NFKC, case-folded, punctuation and spacing collapsed to single spaces."""
     folded = unicodedata.normalize("NFKC", title).casefold()
