@@ -99,10 +99,24 @@ def parse_fragment(html: str) -> Document:
 
 def round_trips(html: str) -> bool:
     """True when parsing the fragment and serialising it again gives back the same text."""
-    if html.startswith("\ufeff"):
-        return False  # an HTML parser drops a leading byte-order mark; parse_fragment's "<body>" would hide that
+    return _parsed_back(html)[1]
+
+
+def read_back(html: str) -> tuple[bool, str]:
+    """Of sanitised HTML, from one parse: whether it round-trips (see `round_trips`), and its text.
+
+    The text is what `html_to_text` gives: sanitising left no rendered math or script to take out.
+    """
+    if not html:
+        return True, ""
+    root, same = _parsed_back(html)
+    return same, node_text(root) if root is not None else ""
+
+
+def _parsed_back(html: str) -> tuple[Node | None, bool]:
     root = fragment_root(parse_fragment(html))
-    return root is not None and root.inner_html == html
+    # an HTML parser drops a leading byte-order mark; parse_fragment's "<body>" would hide that
+    return root, root is not None and not html.startswith("\ufeff") and root.inner_html == html
 
 
 def prepare_content(html: str, base_url: str | None) -> str:

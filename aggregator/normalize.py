@@ -13,7 +13,7 @@ from aggregator.dom import html_to_text, prepare_content
 from aggregator.lang import detect_language
 from aggregator.models import Post, RawPost
 from aggregator.papers import paper_keys
-from aggregator.sanitize import sanitize_html
+from aggregator.sanitize import sanitize_with_text
 from aggregator.text import content_hash, make_excerpt, strip_read_more, title_key, xml_safe
 from aggregator.urls import canonical_url, is_http_url
 
@@ -34,8 +34,10 @@ def normalize_post(raw: RawPost, source: str, now: datetime) -> Post:
     # before parsing: a lone surrogate cannot even be encoded for the parsers; after: a reference such as
     # &#12; decodes to a character XML forbids, and stored text must be writable into any feed as it is
     body_source = xml_safe(raw.content_html or raw.summary_html or "")
-    content = xml_safe(sanitize_html(prepare_content(body_source, base))) if body_source else ""
-    text = html_to_text(content)
+    content, text = sanitize_with_text(prepare_content(body_source, base)) if body_source else ("", "")
+    safe = xml_safe(content)
+    if safe is not content:  # the text was read from what is now dropped
+        content, text = safe, html_to_text(safe)
     if not raw.content_html and raw.summary_html:
         text = strip_read_more(text)
     title = " ".join(xml_safe(raw.title or "").split())

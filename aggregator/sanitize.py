@@ -12,7 +12,7 @@ import re
 
 import nh3
 
-from aggregator.dom import round_trips
+from aggregator.dom import html_to_text, read_back, round_trips
 
 _TAGS = (
     nh3.ALLOWED_TAGS
@@ -100,6 +100,18 @@ def sanitize_html(html: str) -> str:
             break
         cleaned = again
     return cleaned
+
+
+def sanitize_with_text(html: str) -> tuple[str, str]:
+    """`sanitize_html(html)` and its plain text: the parse that checks the result also gives its text."""
+    if not html:
+        return "", ""
+    cleaned = _clean_once(html)
+    same, text = read_back(cleaned)
+    if same:
+        return cleaned, text
+    cleaned = sanitize_html(html)  # the rare markup that needs more passes
+    return cleaned, html_to_text(cleaned)
 
 
 def _clean_once(html: str) -> str:

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
-from aggregator.sanitize import escape_text, sanitize_html
+from aggregator.dom import html_to_text, prepare_content
+from aggregator.sanitize import escape_text, sanitize_html, sanitize_with_text
 
 REL = 'rel="noopener noreferrer nofollow"'
 
@@ -362,3 +363,41 @@ def test_a_script_url_is_dropped_from_any_attribute(value: str) -> None:
     # found by the fuzz test: nh3 checks URL schemes only on URL attributes, not on a class or a title
     out = sanitize_html(f'<p class="{value}" title="{value}">text</p>')
     assert "script:" not in out.lower().replace("\t", "") and "text" in out
+
+
+_KATEX = (
+    '<p>Loss <span class="katex"><span class="katex-mathml"><math><semantics><mrow><mi>x</mi></mrow>'
+    '<annotation encoding="application/x-tex">x_0</annotation></semantics></math></span>'
+    '<span class="katex-html" aria-hidden="true">x0</span></span> and</p>'
+    '<script type="math/tex; mode=display">\\sum_i w_i</script><span class="MathJax">rendered</span>'
+)
+
+
+@settings(deadline=None, max_examples=300)
+@given(_html)
+def test_sanitize_with_text_is_sanitize_then_text(html: str) -> None:
+    # normalize takes the text from the parse that checks the sanitised HTML: it must be the text of that HTML
+    cleaned = sanitize_html(html)
+    assert sanitize_with_text(html) == (cleaned, html_to_text(cleaned))
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "",
+        "\ufeff\ufeff<p>x</p>",  # needs a second pass
+        "<h1>a<h2>b</h2></h1><pre>\ncode</pre>",  # the known shapes that need more passes
+        prepare_content(_KATEX, "https://blog.example/post/"),  # rendered math already turned into TeX
+        '<ul><li>one<li>two</ul><img alt="figure 1" src="/f.png"><table><tr><td>a<td>b</table>',
+    ],
+)
+def test_sanitize_with_text_on_known_shapes(html: str) -> None:
+    cleaned, text = sanitize_with_text(html)
+    assert cleaned == sanitize_html(html)
+    assert text == html_to_text(cleaned)
+
+
+def test_sanitize_with_text_keeps_math_as_tex() -> None:
+    _, text = sanitize_with_text(prepare_content(_KATEX, None))
+    assert "$x_0$" in text and "$$\\sum_i w_i$$" in text
+    assert "x0" not in text.replace("x_0", "") and "rendered" not in text
