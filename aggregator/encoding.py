@@ -9,8 +9,6 @@ from __future__ import annotations
 import codecs
 import re
 
-from charset_normalizer import from_bytes
-
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]+encoding\s*=\s*["']([\w.:-]+)["']""", re.IGNORECASE)
 _MULTIBYTE = frozenset({"gb18030", "big5hkscs", "cp932", "euc-jp", "cp949", "johab", "utf-8"})
@@ -90,6 +88,8 @@ def detect_and_decode(content: bytes) -> str:
 
 def guess_encoding(content: bytes) -> str | None:
     """The codec name `detect_and_decode` would use, for parsers that want a name, not text."""
+    from charset_normalizer import from_bytes  # 27 ms to import, and most pages declare UTF-8
+
     best = from_bytes(content[:200_000]).best()
     return _codec(best.encoding) if best is not None else None
 

@@ -20,7 +20,6 @@ from typing import Any, Literal
 from aggregator.config import Config, SourceConfig
 from aggregator.errors import ConfigError, SourceError
 from aggregator.http_client import HttpClient
-from aggregator.normalize import normalize_posts
 from aggregator.robots import RobotsCache
 from aggregator.sources import fetcher_for
 from aggregator.sources.base import LazyKnown, SourceContext
@@ -50,7 +49,13 @@ class SourceReport:
 
 
 # what the worker functions live in (parsers, extractors, normalising), for the forkserver to preload
-_WORKER_MODULES = ("aggregator.sources.feed", "aggregator.sources.site", "aggregator.sources.hackmd")
+_WORKER_MODULES = (
+    "aggregator.sources.feed",
+    "aggregator.sources.site",
+    "aggregator.sources.hackmd",
+    "aggregator.normalize",
+    "feedparser",
+)
 
 
 class LazyProcessPool(Executor):
@@ -171,6 +176,8 @@ async def fetch_one(
             if output.normalized is not None:
                 posts, skipped = output.normalized, []
             elif output.posts:
+                from aggregator.normalize import normalize_posts  # not imported by a run of 304s
+
                 posts, skipped = await ctx.run_cpu(normalize_posts, output.posts, source.name, now)
             else:
                 posts, skipped = [], []  # nothing to normalise (a 304) must not start the worker pool

@@ -12,14 +12,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import feedparser
-
 from aggregator.dates import parse_date
 from aggregator.dom import html_to_text
 from aggregator.encoding import decode_bytes
 from aggregator.errors import ParseError
 from aggregator.models import Post, RawPost, SourceOutput
-from aggregator.normalize import normalize_posts
 from aggregator.sources.base import SourceContext
 from aggregator.sources.feed_xml import FeedDocument, read_simple_feed
 from aggregator.urls import is_http_url, resolve
@@ -40,7 +37,6 @@ FEED_TYPES = frozenset(
 )
 _PROLOG_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])[^"']*(["'])""")
 _OUT_OF_RANGE_REFERENCE = re.compile(rb"&#([xX][0-9a-fA-F]{1,16}|[0-9]{1,20});?")
-_HARMLESS_BOZO = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
 _NOT_FEED_TYPES = ("image/", "audio/", "video/", "application/pdf", "application/zip", "application/octet-stream")
 
 
@@ -102,6 +98,8 @@ def parse_feed(content: bytes, headers: dict[str, str], url: str) -> ParsedFeed:
 
 def _read_with_feedparser(content: bytes, headers: dict[str, str], url: str) -> FeedDocument:
     """Any feed, malformed ones too; feedparser gets the bytes and headers, never the URL to fetch."""
+    import feedparser  # here, not at the top: a run where every feed answers 304 never parses one
+
     headers["content-location"] = url  # the base for relative links
     try:
         parsed = feedparser.parse(content, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
@@ -138,8 +136,12 @@ def as_utf8(content: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, s
 
 
 def _harmless_bozo(parsed: Any) -> bool:
+    import feedparser
+
     # a feed served as text/plain or with a relabelled charset is still well-formed XML
-    return isinstance(parsed.get("bozo_exception"), _HARMLESS_BOZO)
+    return isinstance(
+        parsed.get("bozo_exception"), (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
+    )
 
 
 def _bozo_text(parsed: Any) -> str:
@@ -261,6 +263,8 @@ def read_posts(
     content: bytes, headers: dict[str, str], url: str, source: str, now: datetime
 ) -> tuple[list[Post], list[str]]:
     """Parse and normalise in one worker call: the raw posts never travel back to the main process."""
+    from aggregator.normalize import normalize_posts  # worker-side: the forkserver preloads it
+
     parsed = parse_feed(content, headers, url)
     posts, skipped = normalize_posts(parsed.posts, source, now)
     return posts, [*parsed.warnings, *skipped]
