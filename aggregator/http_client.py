@@ -26,6 +26,7 @@ import httpx
 from aggregator.config import Settings
 from aggregator.encoding import decode_bytes
 from aggregator.errors import FetchError
+from aggregator.http_backend import connection_pool
 from aggregator.models import Validator
 from aggregator.urls import resolve
 
@@ -217,6 +218,7 @@ class _HostPools(httpx.AsyncBaseTransport):
 
     def __init__(self, per_host: int, keep: int) -> None:
         self._limits = httpx.Limits(max_connections=per_host, max_keepalive_connections=per_host)
+        self._per_host = per_host
         self._keep = keep
         self._ssl: ssl.SSLContext | None = None  # one for all pools: building one costs ~15 ms
         self._pools: OrderedDict[tuple[bytes, bytes, int | None], httpx.AsyncHTTPTransport] = OrderedDict()
@@ -230,6 +232,8 @@ class _HostPools(httpx.AsyncBaseTransport):
             if self._ssl is None:
                 self._ssl = httpx.create_ssl_context(trust_env=False)  # certifi's CAs, as httpx.AsyncClient had
             pool = httpx.AsyncHTTPTransport(verify=self._ssl, limits=self._limits, trust_env=False)
+            # httpx takes no network backend: its pool is replaced by one on asyncio's own transports
+            pool._pool = connection_pool(self._ssl, self._per_host, self._limits.keepalive_expiry or 5.0)
         self._pools[key] = pool  # most recently used last
         self._busy[key] += 1
         try:

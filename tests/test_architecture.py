@@ -8,6 +8,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "aggregator"
 OWNERS = {
     "httpx": "http_client",
+    "httpcore": "http_backend",
     "selectolax": "dom",
     "feedparser": "sources.feed",
     "feedgen": "export",
@@ -27,7 +28,7 @@ FORBIDDEN = {
     "store": {"sources", "cli", "export", "digest", "render", "publish", "pipeline", "dom", "normalize"},
     "sources": {"store", "cli", "export", "digest", "render", "publish", "pipeline", "stories"},
     "normalize": {"store", "cli", "pipeline", "sources"},
-    "export": {"cli", "pipeline", "sources", "http_client"},
+    "export": {"cli", "pipeline", "sources", "http_client", "http_backend"},
     "digest": {"cli", "pipeline", "sources", "http_client"},
     "dedup": {"store", "cli", "pipeline", "sources", "http_client"},
 }
