@@ -33,7 +33,8 @@ def connection_pool(ssl_context: ssl.SSLContext, connections: int, keepalive: fl
 
 
 class AsyncioBackend(httpcore.AsyncNetworkBackend):
-    """Connections opened with `loop.create_connection`, TLS with `loop.start_tls`."""
+    """TCP connections opened with `loop.create_connection`, TLS with `loop.start_tls` (agg opens no Unix
+    sockets: httpcore's base class refuses them)."""
 
     async def connect_tcp(
         self,
@@ -53,24 +54,10 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
             raise httpcore.ConnectTimeout(f"connecting to {host}:{port} timed out") from None
         except OSError as e:
             raise httpcore.ConnectError(str(e) or type(e).__name__) from e
-        stream = _Stream(transport, protocol)
-        stream.set_options(socket_options)  # asyncio already sets TCP_NODELAY
-        return stream
-
-    async def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[_SocketOption] | None = None
-    ) -> httpcore.AsyncNetworkStream:
-        loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(timeout):
-                transport, protocol = await loop.create_unix_connection(lambda: _Buffered(loop), path)
-        except TimeoutError:
-            raise httpcore.ConnectTimeout(f"connecting to {path} timed out") from None
-        except OSError as e:
-            raise httpcore.ConnectError(str(e) or type(e).__name__) from e
-        stream = _Stream(transport, protocol)
-        stream.set_options(socket_options)
-        return stream
+        sock = transport.get_extra_info("socket")
+        for option in socket_options or ():  # asyncio already sets TCP_NODELAY
+            sock.setsockopt(*option)
+        return _Stream(transport, protocol)
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
@@ -136,11 +123,6 @@ class _Stream(httpcore.AsyncNetworkStream):
     def __init__(self, transport: asyncio.Transport, protocol: _Buffered) -> None:
         self._transport = transport
         self._protocol = protocol
-
-    def set_options(self, options: Iterable[_SocketOption] | None) -> None:
-        sock = self._transport.get_extra_info("socket")
-        for option in options or ():
-            sock.setsockopt(*option)
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         protocol = self._protocol

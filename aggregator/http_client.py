@@ -37,6 +37,7 @@ _BACKOFF_CAP = 8.0
 _DRAIN_BYTES = 64 * 1024  # an error page or redirect body up to this size is read to keep its connection
 _DRAIN_SECONDS = 1.0
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_KEEPALIVE_SECONDS = 5.0  # an idle connection is closed after this (httpx's default)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +218,6 @@ class _HostPools(httpx.AsyncBaseTransport):
     """
 
     def __init__(self, per_host: int, keep: int) -> None:
-        self._limits = httpx.Limits(max_connections=per_host, max_keepalive_connections=per_host)
         self._per_host = per_host
         self._keep = keep
         self._ssl: ssl.SSLContext | None = None  # one for all pools: building one costs ~15 ms
@@ -231,9 +231,10 @@ class _HostPools(httpx.AsyncBaseTransport):
         if pool is None:
             if self._ssl is None:
                 self._ssl = httpx.create_ssl_context(trust_env=False)  # certifi's CAs, as httpx.AsyncClient had
-            pool = httpx.AsyncHTTPTransport(verify=self._ssl, limits=self._limits, trust_env=False)
-            # httpx takes no network backend: its pool is replaced by one on asyncio's own transports
-            pool._pool = connection_pool(self._ssl, self._per_host, self._limits.keepalive_expiry or 5.0)
+            # httpx maps its requests and errors to httpcore's, but takes no network backend: the pool it
+            # builds is replaced by one on asyncio's own transports
+            pool = httpx.AsyncHTTPTransport(verify=self._ssl, trust_env=False)
+            pool._pool = connection_pool(self._ssl, self._per_host, _KEEPALIVE_SECONDS)
         self._pools[key] = pool  # most recently used last
         self._busy[key] += 1
         try:

@@ -91,15 +91,8 @@ def sanitize_html(html: str) -> str:
     if not html:
         return ""
     cleaned = _clean_once(html)
-    if round_trips(cleaned):
-        return cleaned  # an HTML parser reads it back as it is, so a second pass could change nothing
-    # a few malformed nestings only settle on the second pass: clean until nothing changes (at most 3)
-    for _ in range(2):
-        again = _clean_once(cleaned)
-        if again == cleaned:
-            break
-        cleaned = again
-    return cleaned
+    # an HTML parser reads it back as it is, so a second pass could change nothing
+    return cleaned if round_trips(cleaned) else _settled(cleaned)
 
 
 def sanitize_with_text(html: str) -> tuple[str, str]:
@@ -110,8 +103,18 @@ def sanitize_with_text(html: str) -> tuple[str, str]:
     same, text = read_back(cleaned)
     if same:
         return cleaned, text
-    cleaned = sanitize_html(html)  # the rare markup that needs more passes
+    cleaned = _settled(cleaned)
     return cleaned, html_to_text(cleaned)
+
+
+def _settled(cleaned: str) -> str:
+    # a few malformed nestings only settle on the second pass: clean until nothing changes (at most 3)
+    for _ in range(2):
+        again = _clean_once(cleaned)
+        if again == cleaned:
+            break
+        cleaned = again
+    return cleaned
 
 
 def _clean_once(html: str) -> str:
