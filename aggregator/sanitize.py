@@ -118,7 +118,8 @@ def _settled(cleaned: str) -> str:
 
 
 def _clean_once(html: str) -> str:
-    cleaned = _CLEANER.clean(html)
+    # a parser drops one leading byte-order mark a pass: drop them all, so that the result settles at once
+    cleaned = _CLEANER.clean(html).lstrip("\ufeff")
     # the HTML parser drops the first newline after <pre>: put it back so a second pass is a no-op
     return _PRE_NEWLINE.sub(r"\1\n\n", cleaned)
 

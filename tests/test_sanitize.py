@@ -351,11 +351,14 @@ def test_sanitize_never_raises_on_text(text: str) -> None:
     assert sanitize_html(out) == out
 
 
-@pytest.mark.parametrize("html", ["\ufeff\ufeff", "\ufeff\ufeff<p>x</p>", "<x-tag>\ufeff</x-tag>\ufeffy"])
+@pytest.mark.parametrize(
+    "html",
+    ["\ufeff\ufeff", "\ufeff\ufeff<p>x</p>", "<x-tag>\ufeff</x-tag>\ufeffy", "\ufeff" * 4, "\ufeff" * 9 + "<p>x</p>"],
+)
 def test_a_leading_byte_order_mark_settles_in_one_call(html: str) -> None:
-    # found by the fuzz test: html5ever drops one leading BOM per pass, so a second pass must run
+    # found by the fuzz test: html5ever drops one leading BOM per pass, more than the passes sanitising makes
     once = sanitize_html(html)
-    assert sanitize_html(once) == once
+    assert sanitize_html(once) == once and not once.startswith("\ufeff")
 
 
 @pytest.mark.parametrize("value", ["javascript:alert(1)", " JavaScript:x", "java\tscript:x", "vbscript:msgbox"])
