@@ -6,19 +6,19 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO
 
 
 @contextmanager
-def replacing(path: Path, *, durable: bool = False) -> Iterator[TextIO]:
-    """A UTF-8 text file that replaces `path` when the block ends without an error, and is gone if it fails.
+def replacing(path: Path, *, durable: bool = False) -> Iterator[BinaryIO]:
+    """A file that replaces `path` when the block ends without an error, and is gone if it fails.
 
     `durable`: its bytes are on disk before the rename, so a crash never leaves a published name on an
     empty file; it costs a wait for the disk, worth it for what others read (the published site).
     """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with tmp.open("w", encoding="utf-8", newline="\n") as handle:
+        with tmp.open("wb") as handle:
             yield handle
             if durable:
                 handle.flush()
@@ -29,7 +29,7 @@ def replacing(path: Path, *, durable: bool = False) -> Iterator[TextIO]:
 
 
 def write_whole(path: Path, text: str, *, durable: bool = False) -> Path:
-    """Replace `path` with `text` (see `replacing`); return `path`."""
+    """Replace `path` with `text` as UTF-8 (see `replacing`); return `path`."""
     with replacing(path, durable=durable) as handle:
-        handle.write(text)
+        handle.write(text.encode())
     return path

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, BinaryIO
 
 import typer
 
@@ -261,9 +261,9 @@ def export(
         info = FeedInfo(self_url=self_url, source_urls={s.name: s.url for s in cfg.sources})
         query = PostQuery(since=start, limit=limit or None, sources=source or [], tags=tag or [], lang=lang)
         try:
-            summary = FeedSummary.of(store.post_dates(**query), now)
-            posts = store.posts(with_text=fmt == "json", **query)  # Atom and RSS carry the HTML only
-            _write_streamed(out_file, lambda out: write_feed(out, posts, fmt, info, summary))
+            summary = FeedSummary.of_changes(store.change_summary(**query), now)
+            rows = store.posts_with_body(with_text=fmt == "json", **query)  # Atom and RSS carry the HTML only
+            _write_streamed(out_file, lambda out: write_feed(out, rows, fmt, info, summary))
         finally:
             store.close()
 
@@ -497,17 +497,20 @@ def _list_sources(as_json: bool, config: str | None, db: str | None) -> None:
 
 
 def _write(text: str, out_file: Path | None) -> None:
-    _write_streamed(out_file, lambda out: out.write(with_final_newline(text)))
+    _write_streamed(out_file, lambda out: out.write(with_final_newline(text).encode()))
 
 
-def _write_streamed(out_file: Path | None, write: Callable[[TextIO], object]) -> None:
+def _write_streamed(out_file: Path | None, write: Callable[[BinaryIO], object]) -> None:
     """Give `write` stdout, a device or pipe (/dev/null) as it is, or a temporary file beside `out_file`
-    that then replaces it: readers never see half a file, and an export is never held whole in memory."""
+    that then replaces it: readers never see half a file, and an export is never held whole in memory.
+    What is written is UTF-8 whatever the locale, as the feeds declare."""
     if out_file is None:
-        write(sys.stdout)
+        sys.stdout.flush()
+        write(sys.stdout.buffer)
+        sys.stdout.buffer.flush()
         return
     if out_file.exists() and not out_file.is_file():
-        with out_file.open("w", encoding="utf-8") as target:
+        with out_file.open("wb") as target:
             write(target)
         return
     with replacing(out_file) as target:

@@ -270,6 +270,22 @@ class StoredPost:
 
 
 @dataclass(frozen=True, slots=True)
+class PostBody:
+    """A post's HTML and text as the UTF-8 the store holds: an export copies them out without decoding."""
+
+    html: bytes
+    text: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeSummary:
+    """What the head of a feed says about its posts, as the store computes it."""
+
+    newest: dict[str, datetime]  # each source's newest change: the later of the date and changed_at/updated
+    languages: frozenset[str | None]
+
+
+@dataclass(frozen=True, slots=True)
 class PostDates:
     """A post's source and dates, without its text: enough for a feed's header."""
 
@@ -529,6 +545,19 @@ class Store:
         for row in self.db.execute(*_select(f"{columns}, {_OTHER_HOMES}", query)):
             yield _stored_post(row)
 
+    def posts_with_body(
+        self, *, with_text: bool = True, **query: Unpack[PostQuery]
+    ) -> Iterator[tuple[StoredPost, PostBody]]:
+        """`posts()`, each with its HTML and text as UTF-8 bytes in a PostBody (the StoredPost's are empty).
+
+        Decoding a gigabyte of CJK text to str and encoding it back cost a whole-store export a third of its time.
+        """
+        text = "CAST(posts.content_text AS BLOB)" if with_text else "x''"
+        columns = _POST_COLUMNS.replace("posts.content_html", "''").replace("posts.content_text", "''")
+        sql, params = _select(f"{columns}, {_OTHER_HOMES}, CAST(posts.content_html AS BLOB), {text}", query)
+        for *row, html, body_text in self.db.execute(sql, params):
+            yield _stored_post(row), PostBody(html or b"", body_text or b"")
+
     def post_dates(self, **query: Unpack[PostQuery]) -> list[PostDates]:
         """What `posts()` with the same query would give, as dates only: read from the posts_by_date index,
         so a feed's header (its newest change, its language) costs a fraction of reading the posts."""
@@ -537,6 +566,21 @@ class Store:
             PostDates(source, from_iso(date) or datetime.min.replace(tzinfo=UTC), from_iso(changed), from_iso(upd), lg)
             for source, date, changed, upd, lg in self.db.execute(*_select(columns, query))
         ]
+
+    def change_summary(self, **query: Unpack[PostQuery]) -> ChangeSummary:
+        """Each source's newest change and the languages of what `posts()` with the same query gives.
+
+        Computed in SQL from the posts_by_date index: reading 100k posts' dates into Python took 0.2 s.
+        julianday() compares the stored stamps as times (a stamp with a fraction sorts after the same second).
+        """
+        columns = "source, coalesce(published, first_seen) AS date, coalesce(changed_at, updated) AS changed, lang"
+        posts, params = _select(columns, query)
+        later = "CASE WHEN julianday(changed) > julianday(date) THEN changed ELSE date END"
+        stamps = f"SELECT source, {later} AS stamp FROM ({posts})"
+        rows = self.db.execute(f"SELECT source, stamp, max(julianday(stamp)) FROM ({stamps}) GROUP BY source", params)
+        newest = {source: from_iso(stamp) or datetime.min.replace(tzinfo=UTC) for source, stamp, _ in rows}
+        languages = frozenset(lang for (lang,) in self.db.execute(f"SELECT DISTINCT lang FROM ({posts})", params))
+        return ChangeSummary(newest, languages)
 
     def pending_index(self) -> int:
         """How many new or changed posts the full-text index has yet to take in."""

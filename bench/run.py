@@ -145,6 +145,7 @@ def run_measured(
     `memory_limit_gb` caps the address space of the command (RLIMIT_AS), so a run that would eat the
     machine fails with MemoryError instead."""
 
+    os.sync()  # the disk writes of what ran before (a 1 GB store copied, an export) are not this command's
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         load = os.getloadavg()[0]
         started = time.perf_counter()

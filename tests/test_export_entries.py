@@ -7,6 +7,7 @@ the head and with the head's namespace prefixes.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,7 +19,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from aggregator.export import FeedInfo, FeedSummary, _atom_entry, _rss_item, entry_updated, export_feed
+from aggregator.export import (
+    FeedInfo,
+    FeedSummary,
+    _atom_entry,
+    _json_string,
+    _rss_item,
+    _text,
+    _text_bytes,
+    entry_updated,
+    export_feed,
+)
 from aggregator.store import StoredPost
 from aggregator.text import xml_safe
 
@@ -141,7 +152,8 @@ def test_templates_write_what_feedgen_builds(
     post: StoredPost, fmt: str, source_url: str | None, source_updated: datetime | None
 ) -> None:
     template = _atom_entry if fmt == "atom" else _rss_item
-    ours = parse_template(template(post, source_url, source_updated), fmt)
+    entry = template(post, post.content_html.encode(), source_url, source_updated).decode()
+    ours = parse_template(entry, fmt)
     # serialised and read back in the same feed element, as feedgen's entries are in a whole feed
     reference = etree.tostring(feedgen_entry(post, fmt, source_url, source_updated), encoding="unicode")
     assert shape(ours) == shape(parse_template(reference, fmt))
@@ -174,3 +186,18 @@ def test_entries_are_indented_like_the_head() -> None:
     assert "    <item>" in rss and "      <content:encoded>&lt;p&gt;c&lt;/p&gt;</content:encoded>" in rss
     assert rss[-3:] == ["    </item>", "  </channel>", "</rss>"]
     assert "ns0" not in "".join(rss)  # the head declares content: and dc:, so items use those prefixes
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_content_escaped_as_bytes_reads_back_as_the_text(text: str) -> None:
+    # any text but lone surrogates (sqlite3 stores only UTF-8): control characters, quotes, CJK
+    raw = text.encode()
+    assert json.loads(_json_string(raw)) == text
+    assert _text_bytes(raw).decode() == _text(text)
+
+
+def test_json_string_escapes_what_json_requires() -> None:
+    escaped = b'"a\\"b\\\\c\\nd\\re\\tf \xe5\x85\xac\xe5\xbc\x8f $x^2$"'
+    assert _json_string('a"b\\c\nd\re\tf 公式 $x^2$'.encode()) == escaped
+    assert _json_string(b"bell\x07") == b'"bell\\u0007"'  # never stored, but still valid JSON

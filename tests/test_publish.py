@@ -123,7 +123,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temp(tmp_path: Path) -> None:
     target = tmp_path / "a.txt"
     target.write_text("old", encoding="utf-8")
     with pytest.raises(RuntimeError), replacing(target) as handle:
-        handle.write("half")
+        handle.write(b"half")
         raise RuntimeError("the export failed half way")
     assert target.read_text(encoding="utf-8") == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from aggregator.export import FeedSummary
 from aggregator.models import Post
 from aggregator.store import MIGRATIONS, FetchRecord, Store
 from aggregator.text import content_hash, title_key
@@ -247,6 +248,29 @@ def test_post_dates_are_the_posts_dates_read_from_the_index(store: Store) -> Non
     assert (
         "USING INDEX posts_by_date" in plan or "COVERING INDEX posts_by_date" in plan
     )  # the header of a 100k-post export never reads the texts
+
+
+def test_change_summary_is_what_the_posts_dates_give(store: Store) -> None:
+    half = timedelta(microseconds=500_000)
+    save(
+        store,
+        [
+            post(
+                "https://a.test/1/", "A1", published=NOW - timedelta(days=3), updated=NOW - timedelta(days=1), lang="en"
+            ),
+            post(
+                "https://a.test/2/", "A2", published=NOW - timedelta(days=2), updated=NOW - timedelta(days=5), lang="en"
+            ),
+            post("https://a.test/3/", "A3", published=NOW - timedelta(days=1) + half, lang="en"),  # a fraction: later
+        ],
+    )
+    save(store, [post("https://b.test/x/", "B", source="other", published=None, lang="zh")], source="other")
+    for filters in ({}, {"sources": ["blog"]}, {"lang": "zh"}, {"since": NOW - timedelta(days=2)}, {"limit": 2}):
+        expected = FeedSummary.of(store.post_dates(**filters), NOW)  # type: ignore[arg-type]
+        assert FeedSummary.of_changes(store.change_summary(**filters), NOW) == expected  # type: ignore[arg-type]
+    summary = store.change_summary()
+    assert summary.newest["blog"] == NOW - timedelta(days=1) + half and summary.newest["other"] == NOW
+    assert summary.languages == {"en", "zh"} and store.change_summary(lang="zh").languages == {"zh"}
 
 
 def test_posts_without_text_leave_only_the_text_out(store: Store) -> None:
