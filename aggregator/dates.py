@@ -13,9 +13,6 @@ from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any, TypeVar
 
-from dateutil import parser as dateutil_parser
-from dateutil import tz as dateutil_tz
-
 from aggregator.errors import ConfigError
 
 _CJK_DATE = re.compile(
@@ -33,13 +30,13 @@ _ZONES: dict[str, tzinfo] = {
     "UTC": UTC,
     "GMT": UTC,
     "Z": UTC,
-    "CST": dateutil_tz.tzoffset("CST", 8 * 3600),  # in these blogs CST is China Standard Time
-    "JST": dateutil_tz.tzoffset("JST", 9 * 3600),
-    "KST": dateutil_tz.tzoffset("KST", 9 * 3600),
-    "EST": dateutil_tz.tzoffset("EST", -5 * 3600),
-    "EDT": dateutil_tz.tzoffset("EDT", -4 * 3600),
-    "PST": dateutil_tz.tzoffset("PST", -8 * 3600),
-    "PDT": dateutil_tz.tzoffset("PDT", -7 * 3600),
+    "CST": timezone(timedelta(hours=8), "CST"),  # in these blogs CST is China Standard Time
+    "JST": timezone(timedelta(hours=9), "JST"),
+    "KST": timezone(timedelta(hours=9), "KST"),
+    "EST": timezone(timedelta(hours=-5), "EST"),
+    "EDT": timezone(timedelta(hours=-4), "EDT"),
+    "PST": timezone(timedelta(hours=-8), "PST"),
+    "PDT": timezone(timedelta(hours=-7), "PDT"),
 }
 # RSS's RFC 822 dates with a numeric or UTC zone, read without dateutil (ten times slower on these)
 _RFC822 = re.compile(
@@ -63,6 +60,8 @@ def zone_named(name: str) -> tzinfo | None:
         return UTC
     if not _ZONE_NAME.match(name.strip()):
         return None
+    from dateutil import tz as dateutil_tz  # imported only to name a zone: a run of 304s parses no dates
+
     found = dateutil_tz.gettz(name.strip())  # the system's zone data, else dateutil's copy
     # a named zone only: gettz also reads POSIX strings, where "Beijing+8" means UTC-8
     return None if found is None or isinstance(found, dateutil_tz.tzstr) else found
@@ -154,6 +153,8 @@ def _parse_text(text: str, default_tz: tzinfo) -> datetime | None:
     try:
         result = datetime.fromisoformat(text)
     except ValueError:
+        from dateutil import parser as dateutil_parser  # 12 ms to import: only for the long tail of formats
+
         # "22/05/2024" is day-first; "2024/06/29" is year-first; dateutil sorts out the rest
         dayfirst = bool(re.match(r"^(1[3-9]|2\d|3[01])[/.-]\d{1,2}[/.-]\d{4}", text))
         result = dateutil_parser.parse(text, dayfirst=dayfirst, tzinfos=_ZONES, fuzzy=False)

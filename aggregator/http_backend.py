@@ -21,8 +21,10 @@ _SocketOption = tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tupl
 _HIGH_WATER = 256 * 1024  # bytes buffered before the socket stops being read (the body is read as it comes)
 
 
-def connection_pool(ssl_context: ssl.SSLContext, connections: int, keepalive: float) -> httpcore.AsyncConnectionPool:
-    """An HTTP/1.1 connection pool of at most `connections` sockets, on this backend."""
+def connection_pool(
+    ssl_context: ssl.SSLContext | None, connections: int, keepalive: float
+) -> httpcore.AsyncConnectionPool:
+    """An HTTP/1.1 connection pool of at most `connections` sockets, on this backend (`ssl_context` for https)."""
     return httpcore.AsyncConnectionPool(
         ssl_context=ssl_context,
         max_connections=connections,

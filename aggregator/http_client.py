@@ -229,12 +229,11 @@ class _HostPools(httpx.AsyncBaseTransport):
         key = (request.url.raw_scheme, request.url.raw_host, request.url.port)
         pool = self._pools.pop(key, None)
         if pool is None:
-            if self._ssl is None:
-                self._ssl = httpx.create_ssl_context(trust_env=False)  # certifi's CAs, as httpx.AsyncClient had
+            tls = self._tls() if key[0] == b"https" else None  # a plain-http run never loads the CA bundle
             # httpx maps its requests and errors to httpcore's, but takes no network backend: the pool it
-            # builds is replaced by one on asyncio's own transports
-            pool = httpx.AsyncHTTPTransport(verify=self._ssl, trust_env=False)
-            pool._pool = connection_pool(self._ssl, self._per_host, _KEEPALIVE_SECONDS)
+            # builds (with a context it never uses for plain http) is replaced by one on asyncio's transports
+            pool = httpx.AsyncHTTPTransport(verify=tls or False, trust_env=False)
+            pool._pool = connection_pool(tls, self._per_host, _KEEPALIVE_SECONDS)
         self._pools[key] = pool  # most recently used last
         self._busy[key] += 1
         try:
@@ -244,6 +243,11 @@ class _HostPools(httpx.AsyncBaseTransport):
             raise
         response.stream = _Released(response.stream, lambda: self._release(key))
         return response
+
+    def _tls(self) -> ssl.SSLContext:
+        if self._ssl is None:
+            self._ssl = httpx.create_ssl_context(trust_env=False)  # certifi's CAs, as httpx.AsyncClient had
+        return self._ssl
 
     async def _release(self, key: tuple[bytes, bytes, int | None]) -> None:
         self._busy[key] -= 1

@@ -55,6 +55,7 @@ _WORKER_MODULES = (
     "aggregator.sources.hackmd",
     "aggregator.normalize",
     "feedparser",
+    "dateutil.parser",  # aggregator.dates imports it on the first date it cannot read itself
 )
 
 
@@ -146,7 +147,7 @@ async def fetch_one(
     loop = asyncio.get_running_loop()
     started = loop.time()
     report = SourceReport(source.name, source.kind, "error")
-    row = store.source_row(source.name)
+    row = store.source_state(source.name)
     if not force and row is not None and row.next_try is not None and row.next_try > now and row.error_streak:
         report.error = (
             f"not retried until {row.next_try:%Y-%m-%d %H:%M} UTC after {row.error_streak} failed runs "

@@ -196,6 +196,11 @@ def _migration_7(db: sqlite_utils.Database) -> None:
     db.execute("DROP INDEX IF EXISTS idx_posts_first_seen")
 
 
+def _migration_8(db: sqlite_utils.Database) -> None:
+    # each source reads its validators at the start of a fetch: without this, every source scanned the whole cache
+    db.execute("CREATE INDEX IF NOT EXISTS http_cache_by_source ON http_cache (source)")
+
+
 MIGRATIONS: Sequence[Callable[[sqlite_utils.Database], None]] = (
     _migration_1,
     _migration_2,
@@ -204,6 +209,7 @@ MIGRATIONS: Sequence[Callable[[sqlite_utils.Database], None]] = (
     _migration_5,
     _migration_6,
     _migration_7,
+    _migration_8,
 )
 _COLUMNS = (
     "id", "canonical_url", "url", "source", "title", "author", "published", "updated", "summary", "content_html",
@@ -308,6 +314,16 @@ class SourceRow:
     error_streak: int
     next_try: datetime | None
     posts: int
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """A source's earlier runs, as the next run needs them."""
+
+    detected_kind: str | None
+    last_error: str | None
+    error_streak: int
+    next_try: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -516,23 +532,24 @@ class Store:
         rows = self.db.execute("SELECT url, etag, last_modified, body_hash FROM http_cache WHERE source = ?", [source])
         return {url: Validator(etag, modified, digest) for url, etag, modified, digest in rows}
 
-    def sources(self, name: str | None = None) -> list[SourceRow]:
-        """Every source's row (or the one named), with its post count."""
-        where, params = ("WHERE s.name = ?", [name]) if name is not None else ("", [])
+    def sources(self) -> list[SourceRow]:
+        """Every source's row, with its post count."""
         rows = self.db.execute(
             "SELECT s.name, s.url, s.kind, s.detected_kind, s.last_fetch, s.last_status, s.last_error, "
             "coalesce(s.error_streak, 0), s.next_try, (SELECT count(*) FROM posts p WHERE p.source = s.name) "
-            f"FROM sources s {where} ORDER BY s.name",
-            params,
+            "FROM sources s ORDER BY s.name"
         )
         return [
             SourceRow(n, u, k, d, from_iso(lf), ls, le, int(es), from_iso(nt), int(c))
             for n, u, k, d, lf, ls, le, es, nt, c in rows
         ]
 
-    def source_row(self, name: str) -> SourceRow | None:
-        rows = self.sources(name)  # one row by key: a run asks this once per source
-        return rows[0] if rows else None
+    def source_state(self, name: str) -> SourceState | None:
+        """What a run needs of a source's earlier runs (no post count: a run asks this once per source)."""
+        row = self.db.execute(
+            "SELECT detected_kind, last_error, coalesce(error_streak, 0), next_try FROM sources WHERE name = ?", [name]
+        ).fetchone()
+        return SourceState(row[0], row[1], int(row[2]), from_iso(row[3])) if row else None
 
     def posts(self, *, with_text: bool = True, **query: Unpack[PostQuery]) -> Iterator[StoredPost]:
         """Posts newest first (by published date, else first seen), filtered; `limit` None or 0 = all.

@@ -49,11 +49,11 @@ def store(tmp_path: Path) -> Store:
 
 def test_migrations_are_versioned_and_idempotent(tmp_path: Path) -> None:
     first = Store.open(tmp_path / "agg.db")
-    assert first.version == len(MIGRATIONS) == 7
+    assert first.version == len(MIGRATIONS) == 8
     assert first.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     first.close()
     again = Store.open(tmp_path / "agg.db")  # opening an up-to-date database changes nothing
-    assert again.version == 7
+    assert again.version == 8
     assert set(again.db.table_names()) >= {
         "fts_pending",
         "posts",
@@ -200,7 +200,7 @@ def test_a_version_3_database_keeps_its_index(tmp_path: Path) -> None:
     )
     conn.close()
     store = Store.open(tmp_path / "old.db")
-    assert store.version == 7 and store.pending_index() == 0
+    assert store.version == 8 and store.pending_index() == 0
     assert [p.title for p in store.search("diffusion")] == ["Old notes"]
     save(store, [post("https://blog.test/a", "Old notes", text="about flow matching")])
     assert store.search("diffusion") == [] and [p.title for p in store.search("matching")] == ["Old notes"]
@@ -248,6 +248,21 @@ def test_post_dates_are_the_posts_dates_read_from_the_index(store: Store) -> Non
     assert (
         "USING INDEX posts_by_date" in plan or "COVERING INDEX posts_by_date" in plan
     )  # the header of a 100k-post export never reads the texts
+
+
+def test_what_a_fetch_reads_of_one_source_never_scans_the_others(store: Store) -> None:
+    # a run reads these once per source: a scan would make a run over N sources cost N squared
+    save(store, [post("https://blog.test/a", "A")])
+    statements: list[str] = []
+    store.db.conn.set_trace_callback(statements.append)
+    store.validators("blog")
+    store.known_posts("blog")
+    store.source_state("blog")
+    store.db.conn.set_trace_callback(None)
+    assert len(statements) == 3
+    for sql in statements:
+        plan = " ".join(row[3] for row in store.db.execute("EXPLAIN QUERY PLAN " + sql))
+        assert "SCAN" not in plan.replace("COVERING INDEX", ""), (sql, plan)
 
 
 def test_change_summary_is_what_the_posts_dates_give(store: Store) -> None:
