@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 from datetime import UTC, datetime, timedelta
+from itertools import combinations
 from pathlib import Path
 
 import pytest
@@ -12,8 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aggregator.dedup import (
+    INDEXED,
+    SKETCH,
     DedupPolicy,
     DupRecord,
+    Fingerprint,
+    candidate_pairs,
     choose_primary,
     explain,
     fingerprint,
@@ -196,6 +202,29 @@ def test_grouping_is_deterministic_and_independent_of_order(texts: list[list[str
 def test_pair_scores_are_symmetric(a: list[str], b: list[str], ta: str, tb: str) -> None:
     ra, rb = _record(1, " ".join(a), ta), _record(2, " ".join(b), tb)
     assert score_pair(ra, rb) == score_pair(rb, ra)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.integers(-20, 20), max_size=24, unique=True), max_size=40), st.integers(2, 6))
+def test_candidate_pairs_are_the_sketches_sharing_enough_indexed_values(values: list[list[int]], cap: int) -> None:
+    # small value ranges, so that sketches share values, and a value past the posting cap is boilerplate
+    policy = DedupPolicy(max_posting=cap)
+    prints = [Fingerprint.of(sorted(v), len(v)) for v in values]
+    indexed = [set(sorted(v)[:INDEXED]) for v in values]
+    in_posts = Counter(value for values_ in indexed for value in values_)
+    expected = [
+        (i, j)
+        for i, j in combinations(range(len(values)), 2)
+        if (shared := len({v for v in indexed[i] & indexed[j] if in_posts[v] <= cap}))
+        and shared >= min(policy.min_shared, len(values[i]), len(values[j]), INDEXED)
+    ]
+    assert candidate_pairs(prints, policy) == expected
+
+
+def test_a_fingerprint_is_its_packed_sketch() -> None:
+    fp = fingerprint("".join(chr(0x4E00 + i * 7919 % 20000) for i in range(600)))  # 600 distinct Han characters
+    assert Fingerprint.from_bytes(fp.to_bytes(), fp.size) == fp and fp.length == len(fp.sketch) == SKETCH
+    assert list(fp.sketch) == sorted(fp.sketch) and list(fp.smallest(INDEXED)) == list(fp.sketch)[:INDEXED]
 
 
 @given(st.text(max_size=300))
