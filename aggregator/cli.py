@@ -8,6 +8,7 @@ Exit codes: 0 success; 1 some source failed (the others were stored); 2 usage or
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import sys
@@ -506,8 +507,14 @@ def _write_streamed(out_file: Path | None, write: Callable[[BinaryIO], object]) 
     What is written is UTF-8 whatever the locale, as the feeds declare."""
     if out_file is None:
         sys.stdout.flush()
-        write(sys.stdout.buffer)
-        sys.stdout.buffer.flush()
+        buffer = getattr(sys.stdout, "buffer", None)
+        if buffer is None:  # a stdout that takes only text (redirect_stdout to a StringIO): written whole
+            whole = io.BytesIO()
+            write(whole)
+            sys.stdout.write(whole.getvalue().decode())
+            return
+        write(buffer)
+        buffer.flush()
         return
     if out_file.exists() and not out_file.is_file():
         with out_file.open("wb") as target:

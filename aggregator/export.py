@@ -116,7 +116,7 @@ def write_feed(
     out: BinaryIO, rows: Iterable[tuple[StoredPost, PostBody]], fmt: Format, info: FeedInfo, summary: FeedSummary
 ) -> None:
     """Write the feed to `out` as UTF-8, one post at a time; `rows` are Store.posts_with_body(), and `summary`
-    describes the same posts (FeedSummary.of)."""
+    describes the same posts (FeedSummary.of, or of_changes from the store)."""
     if fmt == "json":
         _write_json_feed(out, rows, info, summary)
     else:

@@ -551,15 +551,13 @@ class Store:
         ).fetchone()
         return SourceState(row[0], row[1], int(row[2]), from_iso(row[3])) if row else None
 
-    def posts(self, *, with_text: bool = True, **query: Unpack[PostQuery]) -> Iterator[StoredPost]:
+    def posts(self, **query: Unpack[PostQuery]) -> Iterator[StoredPost]:
         """Posts newest first (by published date, else first seen), filtered; `limit` None or 0 = all.
 
         With `stories` (the default), a story's alternate homes are left out (they come with its primary
-        as other_homes). Rows are read one at a time, so a whole-store export never holds every post.
-        `with_text=False` leaves `content_text` empty, for outputs that only carry the HTML.
+        as other_homes). Rows are read one at a time, so a caller never has to hold every post.
         """
-        columns = _POST_COLUMNS if with_text else _POST_COLUMNS.replace("posts.content_text", "''")
-        for row in self.db.execute(*_select(f"{columns}, {_OTHER_HOMES}", query)):
+        for row in self.db.execute(*_select(f"{_POST_COLUMNS}, {_OTHER_HOMES}", query)):
             yield _stored_post(row)
 
     def posts_with_body(
@@ -576,8 +574,8 @@ class Store:
             yield _stored_post(row), PostBody(html or b"", body_text or b"")
 
     def post_dates(self, **query: Unpack[PostQuery]) -> list[PostDates]:
-        """What `posts()` with the same query would give, as dates only: read from the posts_by_date index,
-        so a feed's header (its newest change, its language) costs a fraction of reading the posts."""
+        """What `posts()` with the same query would give, as dates only (the published site's weekly chart):
+        read from the posts_by_date index, never from the posts' text."""
         columns = "source, coalesce(published, first_seen), changed_at, updated, lang"
         return [
             PostDates(source, from_iso(date) or datetime.min.replace(tzinfo=UTC), from_iso(changed), from_iso(upd), lg)
@@ -588,14 +586,17 @@ class Store:
         """Each source's newest change and the languages of what `posts()` with the same query gives.
 
         Computed in SQL from the posts_by_date index: reading 100k posts' dates into Python took 0.2 s.
-        julianday() compares the stored stamps as times (a stamp with a fraction sorts after the same second).
+        Stamps are compared on a fixed-width key, to the microsecond: to_iso writes no fraction for a whole
+        second, so as text "…00Z" sorts after "…00.5Z", and julianday() keeps only milliseconds.
         """
         columns = "source, coalesce(published, first_seen) AS date, coalesce(changed_at, updated) AS changed, lang"
         posts, params = _select(columns, query)
-        later = "CASE WHEN julianday(changed) > julianday(date) THEN changed ELSE date END"
+        later = f"CASE WHEN {_time_key('changed')} > {_time_key('date')} THEN changed ELSE date END"
         stamps = f"SELECT source, {later} AS stamp FROM ({posts})"
-        rows = self.db.execute(f"SELECT source, stamp, max(julianday(stamp)) FROM ({stamps}) GROUP BY source", params)
-        newest = {source: from_iso(stamp) or datetime.min.replace(tzinfo=UTC) for source, stamp, _ in rows}
+        rows = self.db.execute(
+            f"SELECT source, stamp, max({_time_key('stamp')}) FROM ({stamps}) GROUP BY source", params
+        )
+        newest = {source: stamp for source, text, _ in rows if (stamp := from_iso(text)) is not None}
         languages = frozenset(lang for (lang,) in self.db.execute(f"SELECT DISTINCT lang FROM ({posts})", params))
         return ChangeSummary(newest, languages)
 
@@ -736,7 +737,7 @@ class Store:
 
 
 class PostQuery(TypedDict, total=False):
-    """Which posts `Store.posts()` and `Store.post_dates()` give."""
+    """Which posts `Store.posts()`, `posts_with_body()`, `post_dates()` and `change_summary()` give."""
 
     since: datetime | None  # published, changed or updated since then
     limit: int | None  # None or 0: all
@@ -744,6 +745,13 @@ class PostQuery(TypedDict, total=False):
     tags: Sequence[str]
     lang: str | None
     stories: bool  # False: alternate homes of a story too
+
+
+def _time_key(column: str) -> str:
+    """SQL for a stored UTC stamp (to_iso's "2024-05-22T08:00:00[.123456]Z") as text that sorts as the time
+    does: the fraction written out to six digits (NULL stays NULL)."""
+    fraction = f"CASE WHEN substr({column}, 20, 1) = '.' THEN substr({column}, 20, 7) ELSE '.000000' END"
+    return f"(substr({column}, 1, 19) || {fraction})"
 
 
 def _select(columns: str, query: PostQuery) -> tuple[str, list[Any]]:

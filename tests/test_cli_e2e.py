@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import feedparser
 import pytest
-from agg_cli import NOW, run_agg, write_feeds_toml
+from agg_cli import AGG, NOW, agg_env, run_agg, write_feeds_toml
 from fixture_server import Served, serve
 
 pytestmark = pytest.mark.e2e
@@ -269,6 +270,19 @@ def test_export_to_a_device_writes_through_it(tmp_path: Path, site: Served) -> N
     assert run_agg("fetch", cwd=tmp_path).returncode == 0
     assert run_agg("export", "--out", "/dev/null", cwd=tmp_path).returncode == 0
     assert Path("/dev/null").is_char_device()
+
+
+def test_exports_to_stdout_are_utf8_whatever_the_terminal_encoding(tmp_path: Path, site: Served) -> None:
+    # the feeds declare UTF-8: a Latin-1 stdout must neither garble the CJK title nor fail on it
+    write_config(tmp_path, site, [("notes", "notes.rss")])
+    assert run_agg("fetch", cwd=tmp_path).returncode == 0
+    for fmt in ("atom", "rss", "json"):
+        result = subprocess.run(
+            [*AGG, "export", "--format", fmt], cwd=tmp_path, env=agg_env({"PYTHONIOENCODING": "latin-1"}),
+            capture_output=True, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert "Attention Is All You Need 讀書筆記" in result.stdout.decode("utf-8")
 
 
 def test_dates_without_a_zone_are_read_in_the_configured_timezone(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpcore
+import httpx
 import pytest
 
 from aggregator.config import Settings
@@ -180,6 +181,25 @@ def test_an_untrusted_certificate_is_a_one_line_fetch_error(certificate: tuple[P
 
     message = asyncio.run(main())
     assert "certificate verify failed" in message and "\n" not in message
+
+
+def test_the_ca_bundle_is_loaded_only_when_a_https_host_is_met(
+    certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loads: list[object] = []
+    real = httpx.create_ssl_context
+    monkeypatch.setattr(httpx, "create_ssl_context", lambda **kw: loads.append(kw) or real(**kw))
+
+    async def main() -> int:
+        async with server(answer(b"plain")) as (port, _), HttpClient(Settings(retries=0, deadline=5)) as http:
+            assert [(await http.get(f"http://127.0.0.1:{port}/{n}")).content for n in "ab"] == [b"plain"] * 2
+            plain = len(loads)
+            async with server(answer(b"secret"), tls=_server_context(certificate)) as (tls_port, _):
+                with pytest.raises(FetchError):  # certifi's CAs do not trust the test certificate
+                    await http.get(f"https://127.0.0.1:{tls_port}/")
+        return plain
+
+    assert asyncio.run(main()) == 0 and len(loads) == 1
 
 
 def test_a_tls_handshake_that_never_answers_times_out() -> None:

@@ -285,20 +285,31 @@ def test_change_summary_is_what_the_posts_dates_give(store: Store) -> None:
         assert FeedSummary.of_changes(store.change_summary(**filters), NOW) == expected  # type: ignore[arg-type]
     summary = store.change_summary()
     assert summary.newest["blog"] == NOW - timedelta(days=1) + half and summary.newest["other"] == NOW
+    # 300 microseconds later than its date: julianday() would call the two equal
+    tiny = NOW + timedelta(days=3)
+    save(
+        store,
+        [post("https://c.test/1/", "C", source="third", published=tiny, updated=tiny + timedelta(microseconds=300))],
+        source="third",
+    )
+    assert store.change_summary().newest["third"] == tiny + timedelta(microseconds=300)
+    assert FeedSummary.of(store.post_dates(), NOW).source_updated["third"] == tiny + timedelta(microseconds=300)
     assert summary.languages == {"en", "zh"} and store.change_summary(lang="zh").languages == {"zh"}
 
 
-def test_posts_without_text_leave_only_the_text_out(store: Store) -> None:
-    save(store, [post("https://blog.test/a", "Attention", "softmax of scores", papers=("arxiv:1706.03762",))])
+def test_posts_with_body_are_the_posts_with_their_html_and_text_as_utf8(store: Store) -> None:
+    save(store, [post("https://blog.test/a", "Attention", "注意力 softmax", papers=("arxiv:1706.03762",))])
     save(store, [post("https://blog.test/b", "Untagged", tags=())])
-    full = list(store.posts())
-    light = list(store.posts(with_text=False))
-    assert [p.content_text for p in light] == ["", ""] and {p.content_text for p in full} == {
-        "softmax of scores",
-        "body",
-    }
-    assert [dataclasses.replace(p, content_text="") for p in full] == light
-    assert {p.title: (p.tags, p.papers) for p in light} == {
+    store.db.execute("UPDATE posts SET content_html = NULL WHERE title = 'Untagged'")  # as old rows may hold
+    for query in ({}, {"limit": 1}, {"tags": ["ml"]}, {"sources": ["nowhere"]}):
+        full = list(store.posts(**query))  # type: ignore[arg-type]
+        with_body = list(store.posts_with_body(**query))  # type: ignore[arg-type]
+        assert [p for p, _ in with_body] == [dataclasses.replace(p, content_html="", content_text="") for p in full]
+        assert [(b.html.decode(), b.text.decode()) for _, b in with_body] == [
+            (p.content_html, p.content_text) for p in full
+        ]
+    assert [b.text for _, b in store.posts_with_body(with_text=False)] == [b"", b""]
+    assert {p.title: (p.tags, p.papers) for p, _ in store.posts_with_body()} == {
         "Attention": (("ml",), ("arxiv:1706.03762",)),
         "Untagged": ((), ()),
     }
