@@ -322,15 +322,11 @@ def candidate_pairs(prints: Sequence[Fingerprint], policy: DedupPolicy = DEFAULT
     for index, values in enumerate(indexed):
         for value in repeated.intersection(values):
             postings[value].append(index)
-    shared: dict[tuple[int, int], int] = defaultdict(int)
-    for posting in postings.values():
-        for pair in combinations(posting, 2):
-            shared[pair] += 1
+    shared = Counter(chain.from_iterable(combinations(posting, 2) for posting in postings.values()))
+    enough, lengths = min(policy.min_shared, INDEXED), [fp.length for fp in prints]
     # a short text's sketch is its whole set: one shared shingle out of a handful already counts
     return sorted(
-        pair
-        for pair, count in shared.items()
-        if count >= min(policy.min_shared, prints[pair[0]].length, prints[pair[1]].length, INDEXED)
+        pair for pair, count in shared.items() if count >= enough or count >= min(lengths[pair[0]], lengths[pair[1]])
     )
 
 
@@ -374,7 +370,7 @@ def group_stories(
     edges: list[PairScore] = []
     for i, j in sorted(set(candidate_pairs(prints, policy)) | _same_titles(ordered, policy)):
         a, b = ordered[i], ordered[j]
-        if frozenset((a.id, b.id)) in split_pairs:
+        if split_pairs and frozenset((a.id, b.id)) in split_pairs:
             continue
         has_text = bool((a.text or load_text) and (b.text or load_text))
         key = (id(prints[i]), id(prints[j]), a.title, b.title, a.author, b.author, has_text)
