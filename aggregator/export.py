@@ -134,7 +134,8 @@ def _write_xml_feed(
     head, tail = _xml_head(fmt, info, summary)
     out.write(head.encode())
     write_entry = _atom_entry if fmt == "atom" else _rss_item
-    sources, updated = info.source_urls, summary.source_updated
+    sources = info.source_urls
+    updated = {source: stamp.isoformat() for source, stamp in summary.source_updated.items()}  # once per source
     entries = (write_entry(post, body.html, sources.get(post.source), updated.get(post.source)) for post, body in rows)
     _write_batched(out, entries)
     out.write(tail.encode())
@@ -182,7 +183,8 @@ def _xml_head(fmt: Format, info: FeedInfo, summary: FeedSummary) -> tuple[str, s
 # namespace prefixes the head declares.
 
 
-def _atom_entry(post: StoredPost, html: bytes, source_url: str | None, source_updated: datetime | None) -> bytes:
+def _atom_entry(post: StoredPost, html: bytes, source_url: str | None, source_updated: str | None) -> bytes:
+    """One Atom entry; `source_updated` is the source's newest change, formatted (RFC 3339)."""
     lang = f' xml:lang="{_attr(post.lang)}"' if post.lang else ""
     before = (
         f"  <entry{lang}>\n"
@@ -207,7 +209,7 @@ def _atom_entry(post: StoredPost, html: bytes, source_url: str | None, source_up
 
 
 @functools.lru_cache(maxsize=256)  # the same for every post of a source
-def _atom_source(name: str, source_url: str | None, source_updated: datetime | None) -> str:
+def _atom_source(name: str, source_url: str | None, source_updated: str | None) -> str:
     """An Atom entry's `<source>` and the end of the entry."""
     parts = ["    <source>\n"]
     if source_url:
@@ -216,12 +218,13 @@ def _atom_source(name: str, source_url: str | None, source_updated: datetime | N
     if source_url:
         parts.append(f'      <link rel="alternate" href="{_attr(source_url)}"/>\n')
     if source_updated:
-        parts.append(f"      <updated>{source_updated.isoformat()}</updated>\n")
+        parts.append(f"      <updated>{source_updated}</updated>\n")
     parts.append("    </source>\n  </entry>\n")
     return "".join(parts)
 
 
-def _rss_item(post: StoredPost, html: bytes, source_url: str | None, source_updated: datetime | None) -> bytes:
+def _rss_item(post: StoredPost, html: bytes, source_url: str | None, source_updated: str | None) -> bytes:
+    """One RSS item (RSS's <source> has no date: `source_updated` is for the Atom template's signature)."""
     before = f"    <item>\n      <title>{_text(post.title)}</title>\n      <link>{_text(post.url)}</link>\n"
     content: tuple[bytes, ...] = ()
     if post.summary:  # plain text: the description, with the whole post beside it

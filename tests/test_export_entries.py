@@ -152,7 +152,8 @@ def test_templates_write_what_feedgen_builds(
     post: StoredPost, fmt: str, source_url: str | None, source_updated: datetime | None
 ) -> None:
     template = _atom_entry if fmt == "atom" else _rss_item
-    entry = template(post, post.content_html.encode(), source_url, source_updated).decode()
+    stamp = source_updated.isoformat() if source_updated else None
+    entry = template(post, post.content_html.encode(), source_url, stamp).decode()
     ours = parse_template(entry, fmt)
     # serialised and read back in the same feed element, as feedgen's entries are in a whole feed
     reference = etree.tostring(feedgen_entry(post, fmt, source_url, source_updated), encoding="unicode")
