@@ -318,11 +318,13 @@ def publish(
 
 
 def _regroup(store: Store, out: Output, reports: list[SourceReport]) -> None:
+    from aggregator.progress import working
     from aggregator.stories import regroup
 
     if reports and not any(r.new or r.updated for r in reports):
         return  # nothing new or changed: the stories are as they were (a warm run stays cheap)
-    result = regroup(store)
+    with working("grouping posts into stories", quiet=out.quiet):
+        result = regroup(store)
     out.detail(
         f"stories: {result.posts} posts, {result.stories} with more than one home ({result.alternates} alternates)"
     )

@@ -7,6 +7,8 @@ lines is printed: one per source, then a summary.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 
 from rich.console import Console
@@ -85,3 +87,14 @@ class FetchProgress:
             self._errors.print(line, markup=False, style=style, soft_wrap=True)
         else:
             print(line, file=sys.stderr, flush=True)
+
+
+@contextmanager
+def working(message: str, *, quiet: bool = False) -> Iterator[None]:
+    """A spinner saying `message` while a step with no progress of its own runs; on a terminal only, and gone
+    when the step ends (regrouping a 100k-post store after a fetch takes seconds)."""
+    if quiet or not sys.stdout.isatty():
+        yield
+        return
+    with Console(highlight=False).status(message):
+        yield

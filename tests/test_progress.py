@@ -46,7 +46,7 @@ def test_terminal_shows_a_progress_bar_and_every_source_line(tmp_path: Path) -> 
         assert process.wait(timeout=60) == 0
         os.close(main)
     assert "\x1b[" in output  # the live display draws with terminal escapes
-    assert "fetching" in output
+    assert "fetching" in output and "grouping posts into stories" in output  # a spinner while stories regroup
     for name in ("notes.rss", "blog.atom", "dupes.rss"):
         assert f"{name}: new" in output
     assert "3 sources:" in output
@@ -59,6 +59,7 @@ def test_a_pipe_gets_plain_lines_only(tmp_path: Path) -> None:
         result = run_agg("fetch", cwd=tmp_path)
     assert result.returncode == 0
     assert "\x1b[" not in result.stdout and "\x1b[" not in result.stderr
+    assert "grouping" not in result.stdout + result.stderr
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 4 and lines[-1].startswith("3 sources: ")
     assert all(line.split(":")[0] in ("notes.rss", "blog.atom", "dupes.rss") for line in lines[:3])
