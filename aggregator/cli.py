@@ -168,8 +168,9 @@ def fetch(
         with exclusive(path, wait=wait, what="agg fetch"):
             store = open_store(cfg, db)
             try:
-                reports = _run_with_progress(cfg, store, chosen, out, force=force, now=now_utc())
-                _regroup(store, out, reports)
+                now = now_utc()
+                reports = _run_with_progress(cfg, store, chosen, out, force=force, now=now)
+                _after_run(store, out, reports, now)
             finally:
                 store.close()
         if as_json:
@@ -306,7 +307,7 @@ def publish(
             store = open_store(cfg, db)
             try:
                 reports = [] if no_fetch else _run_with_progress(cfg, store, select_sources(cfg, []), out, now=now)
-                _regroup(store, out, reports)
+                _after_run(store, out, reports, now)
                 publish_site(store, out_dir, options)
             finally:
                 store.close()
@@ -315,6 +316,13 @@ def publish(
         out.info(f"wrote {', '.join(FILES)} to {out_dir}")
         code = exit_code(reports)
     raise typer.Exit(code)
+
+
+def _after_run(store: Store, out: Output, reports: list[SourceReport], now: datetime) -> None:
+    """What follows a fetch: the stories regrouped, and the fetch log's runs older than LOG_DAYS dropped."""
+    _regroup(store, out, reports)
+    if reports:
+        store.prune_log(now)
 
 
 def _regroup(store: Store, out: Output, reports: list[SourceReport]) -> None:

@@ -2,7 +2,7 @@
 
 Tables: `sources` (one row per configured source, with its last outcome), `posts` (one row per
 page: unique on the folded canonical URL, and one row per normalised title within a source),
-`fetch_log` (one row per source per run), `http_cache` (validators for conditional GET).
+`fetch_log` (one row per source per run, kept LOG_DAYS), `http_cache` (validators for conditional GET).
 Schema changes are numbered migrations tracked in `PRAGMA user_version`. WAL mode; each
 source's results are written in one transaction, so a crash never leaves half a source.
 """
@@ -15,7 +15,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, TypedDict, Unpack
 
@@ -211,6 +211,7 @@ MIGRATIONS: Sequence[Callable[[sqlite_utils.Database], None]] = (
     _migration_7,
     _migration_8,
 )
+LOG_DAYS = 90  # the fetch log keeps this many days of runs (each source's last outcome stays in its row)
 _COLUMNS = (
     "id", "canonical_url", "url", "source", "title", "author", "published", "updated", "summary", "content_html",
     "content_text", "tags", "lang", "first_seen", "changed_at", "status", "papers",
@@ -727,13 +728,29 @@ class Store:
         return int(self.db.execute("SELECT count(*) FROM posts").fetchone()[0])
 
     def failures_since(self, since: datetime) -> list[tuple[str, str]]:
-        """(source, last error) for sources whose latest run in the window failed."""
+        """(source, last error) for sources whose latest run in the window failed.
+
+        Read from each source's row, which the run that logs the outcome updates in the same transaction:
+        the fetch log holds a row per source per run, and scanning it made a digest slower every day.
+        """
         rows = self.db.execute(
-            "SELECT source, error FROM fetch_log f WHERE started >= ? AND status = 'error' AND id = "
-            "(SELECT max(id) FROM fetch_log g WHERE g.source = f.source) ORDER BY source",
+            "SELECT name, last_error FROM sources WHERE last_status = 'error' AND last_fetch >= ? ORDER BY name",
             [to_iso(since)],
         )
         return [(source, error or "") for source, error in rows]
+
+    def prune_log(self, now: datetime) -> int:
+        """Drop the fetch-log rows of runs that started more than LOG_DAYS before `now`; return how many.
+
+        Rows are written in time order, so the old ones have the lowest ids: finding the first row to keep
+        reads only the rows to drop, and a run from cron prunes the few hours that just aged out.
+        """
+        cutoff = to_iso(now - timedelta(days=LOG_DAYS))
+        first = self.db.execute("SELECT id FROM fetch_log WHERE started >= ? ORDER BY id LIMIT 1", [cutoff]).fetchone()
+        with self._transaction():
+            if first is None:
+                return self.db.conn.execute("DELETE FROM fetch_log WHERE started < ?", [cutoff]).rowcount
+            return self.db.conn.execute("DELETE FROM fetch_log WHERE id < ?", [first[0]]).rowcount
 
 
 class PostQuery(TypedDict, total=False):

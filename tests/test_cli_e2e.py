@@ -272,6 +272,17 @@ def test_export_to_a_device_writes_through_it(tmp_path: Path, site: Served) -> N
     assert Path("/dev/null").is_char_device()
 
 
+def test_a_fetch_drops_the_fetch_log_rows_older_than_log_days(tmp_path: Path, site: Served) -> None:
+    write_config(tmp_path, site, [("notes", "notes.rss"), ("gone", "missing.xml")])
+    for when in ("2026-01-01T00:00:00Z", "2026-05-01T00:00:00Z", "2026-07-01T00:00:00Z"):
+        assert run_agg("fetch", "--force", cwd=tmp_path, now=when).returncode == 1  # "gone" fails each time
+    with sqlite3.connect(tmp_path / "agg.db") as db:
+        started = sorted({row[0] for row in db.execute("SELECT started FROM fetch_log")})
+    assert started == ["2026-05-01T00:00:00Z", "2026-07-01T00:00:00Z"]  # January's run is over 90 days old
+    digest = run_agg("digest", "--since", "7d", cwd=tmp_path, now="2026-07-01T00:00:00Z").stdout
+    assert "- gone: HTTP 404" in digest  # the digest's failures come from each source's own row
+
+
 def test_exports_to_stdout_are_utf8_whatever_the_terminal_encoding(tmp_path: Path, site: Served) -> None:
     # the feeds declare UTF-8: a Latin-1 stdout must neither garble the CJK title nor fail on it
     write_config(tmp_path, site, [("notes", "notes.rss")])

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from aggregator.dates import to_iso
 from aggregator.export import FeedSummary
 from aggregator.models import Post
-from aggregator.store import MIGRATIONS, FetchRecord, Store
+from aggregator.store import LOG_DAYS, MIGRATIONS, FetchRecord, Store
 from aggregator.text import content_hash, title_key
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -263,6 +264,33 @@ def test_what_a_fetch_reads_of_one_source_never_scans_the_others(store: Store) -
     for sql in statements:
         plan = " ".join(row[3] for row in store.db.execute("EXPLAIN QUERY PLAN " + sql))
         assert "SCAN" not in plan.replace("COVERING INDEX", ""), (sql, plan)
+
+
+def fail(store: Store, source: str, when: datetime, error: str = "HTTP 500") -> None:
+    record = FetchRecord(source, when, when, "error", error=error)
+    store.record_failure(source, f"https://{source}.test/", "feed", record, None)
+
+
+def test_failures_are_the_sources_whose_latest_run_in_the_window_failed(store: Store) -> None:
+    fail(store, "down", NOW - timedelta(days=1))  # failed in the window, and since
+    fail(store, "back", NOW - timedelta(days=2))
+    save(store, [post("https://back.test/a", "A", source="back")], source="back", when=NOW - timedelta(hours=1))
+    fail(store, "old", NOW - timedelta(days=30))  # its last run failed, before the window
+    assert store.failures_since(NOW - timedelta(days=7)) == [("down", "HTTP 500")]
+    assert store.failures_since(NOW - timedelta(days=60)) == [("down", "HTTP 500"), ("old", "HTTP 500")]
+
+
+def test_the_fetch_log_keeps_log_days_of_runs(store: Store) -> None:
+    ages = (200, 120, LOG_DAYS + 1, LOG_DAYS - 1, 10, 0)
+    for days in ages:
+        when = NOW - timedelta(days=days)
+        save(store, [post(f"https://blog.test/{days}", f"T{days}")], when=when)
+        fail(store, "other", when)
+    assert store.prune_log(NOW) == 2 * 3 and store.prune_log(NOW) == 0
+    kept = [row[0] for row in store.db.execute("SELECT started FROM fetch_log ORDER BY id")]
+    assert kept == [to_iso(NOW - timedelta(days=d)) for d in ages[3:] for _ in range(2)]
+    assert store.count_posts() == len(ages)  # the posts are not the log's
+    assert store.failures_since(NOW - timedelta(days=1)) == [("other", "HTTP 500")]
 
 
 def test_change_summary_is_what_the_posts_dates_give(store: Store) -> None:
