@@ -18,6 +18,8 @@ from typing import Any, Literal
 import httpcore
 
 _SocketOption = tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
+# httpcore's names for what an asyncio transport calls otherwise
+_TRANSPORT_INFO = {"ssl_object": "ssl_object", "client_addr": "sockname", "server_addr": "peername", "socket": "socket"}
 _HIGH_WATER = 256 * 1024  # bytes buffered before the socket stops being read (the body is read as it comes)
 
 
@@ -186,14 +188,8 @@ class _Stream(httpcore.AsyncNetworkStream):
         return _Stream(transport, self._protocol)
 
     def get_extra_info(self, info: str) -> Any:
-        if info == "ssl_object":
-            return self._transport.get_extra_info("ssl_object")
-        if info == "client_addr":
-            return self._transport.get_extra_info("sockname")
-        if info == "server_addr":
-            return self._transport.get_extra_info("peername")
-        if info == "socket":
-            return self._transport.get_extra_info("socket")
+        if info in _TRANSPORT_INFO:
+            return self._transport.get_extra_info(_TRANSPORT_INFO[info])
         if info == "is_readable":
             # an idle keep-alive connection with data or an end waiting is one the server has given up on
             protocol = self._protocol

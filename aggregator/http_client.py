@@ -83,7 +83,7 @@ class HttpClient:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        await self._transport.aclose()
+        await self.aclose()
 
     async def get(
         self,
@@ -220,7 +220,7 @@ class _HostPools(httpx.AsyncBaseTransport):
     def __init__(self, per_host: int, keep: int) -> None:
         self._per_host = per_host
         self._keep = keep
-        self._ssl: ssl.SSLContext | None = None  # one for all pools: building one costs ~15 ms
+        self._contexts: dict[bool, ssl.SSLContext] = {}  # by "is https": each built once, for all pools
         self._pools: OrderedDict[tuple[bytes, bytes, int | None], httpx.AsyncHTTPTransport] = OrderedDict()
         self._busy: Counter[tuple[bytes, bytes, int | None]] = Counter()
         self._closing: set[httpx.AsyncHTTPTransport] = set()
@@ -229,11 +229,12 @@ class _HostPools(httpx.AsyncBaseTransport):
         key = (request.url.raw_scheme, request.url.raw_host, request.url.port)
         pool = self._pools.pop(key, None)
         if pool is None:
-            tls = self._tls() if key[0] == b"https" else None  # a plain-http run never loads the CA bundle
+            https = key[0] == b"https"
+            context = self._context(https)
             # httpx maps its requests and errors to httpcore's, but takes no network backend: the pool it
-            # builds (with a context it never uses for plain http) is replaced by one on asyncio's transports
-            pool = httpx.AsyncHTTPTransport(verify=tls or False, trust_env=False)
-            pool._pool = connection_pool(tls, self._per_host, _KEEPALIVE_SECONDS)
+            # builds is replaced by one on asyncio's transports
+            pool = httpx.AsyncHTTPTransport(verify=context, trust_env=False)
+            pool._pool = connection_pool(context if https else None, self._per_host, _KEEPALIVE_SECONDS)
         self._pools[key] = pool  # most recently used last
         self._busy[key] += 1
         try:
@@ -244,10 +245,13 @@ class _HostPools(httpx.AsyncBaseTransport):
         response.stream = _Released(response.stream, lambda: self._release(key))
         return response
 
-    def _tls(self) -> ssl.SSLContext:
-        if self._ssl is None:
-            self._ssl = httpx.create_ssl_context(trust_env=False)  # certifi's CAs, as httpx.AsyncClient had
-        return self._ssl
+    def _context(self, https: bool) -> ssl.SSLContext:
+        """certifi's CAs for https, as httpx.AsyncClient had (loading them costs 18 ms, so a plain-http run never
+        does); for plain http, a bare context httpx's transport asks for and never uses."""
+        if https not in self._contexts:
+            bare = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            self._contexts[https] = httpx.create_ssl_context(trust_env=False) if https else bare
+        return self._contexts[https]
 
     async def _release(self, key: tuple[bytes, bytes, int | None]) -> None:
         self._busy[key] -= 1

@@ -294,7 +294,7 @@ class ChangeSummary:
 
 @dataclass(frozen=True, slots=True)
 class PostDates:
-    """A post's source and dates, without its text: enough for a feed's header."""
+    """A post's source and dates, without its text (the published site's weekly chart counts them)."""
 
     source: str
     date: datetime  # published, else first seen (StoredPost.date)
@@ -745,12 +745,12 @@ class Store:
         Rows are written in time order, so the old ones have the lowest ids: finding the first row to keep
         reads only the rows to drop, and a run from cron prunes the few hours that just aged out.
         """
+        first_kept = (
+            "coalesce((SELECT id FROM fetch_log WHERE started >= ? ORDER BY id LIMIT 1), "
+            "(SELECT 1 + max(id) FROM fetch_log))"  # no run to keep: drop them all
+        )
         cutoff = to_iso(now - timedelta(days=LOG_DAYS))
-        first = self.db.execute("SELECT id FROM fetch_log WHERE started >= ? ORDER BY id LIMIT 1", [cutoff]).fetchone()
-        with self._transaction():
-            if first is None:
-                return self.db.conn.execute("DELETE FROM fetch_log WHERE started < ?", [cutoff]).rowcount
-            return self.db.conn.execute("DELETE FROM fetch_log WHERE id < ?", [first[0]]).rowcount
+        return self.db.conn.execute(f"DELETE FROM fetch_log WHERE id < ({first_kept})", [cutoff]).rowcount
 
 
 class PostQuery(TypedDict, total=False):

@@ -75,6 +75,11 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 # --- plain GET, conditional GET -----------------------------------------------------------------
 
 
+def _open_sockets() -> int:
+    """This process's open sockets (Linux)."""
+    return sum(1 for fd in Path("/proc/self/fd").iterdir() if "socket" in str(fd.resolve()))
+
+
 def test_plain_get() -> None:
     result, rec = run_get(
         lambda r: httpx.Response(
@@ -512,19 +517,16 @@ def test_many_hosts_at_once_all_answered_and_idle_sockets_stay_bounded(tmp_path:
     (tmp_path / "feed.xml").write_bytes(b"<rss/>")
     settings = Settings(retries=0, concurrency=4, per_host=2)
 
-    def open_sockets() -> int:
-        return sum(1 for fd in Path("/proc/self/fd").iterdir() if "socket" in str(fd.resolve()))
-
     async def main(servers: list[Served]) -> tuple[list[int], int]:
         async with HttpClient(settings) as http:
             urls = [s.url(f"feed.xml?n={n}") for n in range(5) for s in servers]
             statuses = [r.status for r in await asyncio.gather(*(http.get(url) for url in urls))]
             await asyncio.sleep(0.2)  # let the servers see the closed connections
-            return statuses, open_sockets()
+            return statuses, _open_sockets()
 
     with contextlib.ExitStack() as stack:
         servers = [stack.enter_context(serve(tmp_path)) for _ in range(12)]
-        before = open_sockets()
+        before = _open_sockets()
         statuses, during = asyncio.run(main(servers))
     assert statuses == [200] * 60
     assert all(len(s.requests) == 5 for s in servers)
@@ -610,13 +612,10 @@ def test_deadlines_and_cancellations_mid_answer_leave_no_connection_behind() -> 
                 await writer.drain()
         writer.close()
 
-    def open_sockets() -> int:
-        return sum(1 for fd in Path("/proc/self/fd").iterdir() if "socket" in str(fd.resolve()))
-
     async def main() -> tuple[list[BaseException], int, int]:
         servers = [await asyncio.start_server(handle, "127.0.0.1", 0) for _ in range(8)]
         ports = [server.sockets[0].getsockname()[1] for server in servers]
-        before = open_sockets()
+        before = _open_sockets()
         settings = Settings(deadline=0.2, retries=0, concurrency=3, per_host=2)
         async with HttpClient(settings) as http:
             kinds = ["ok", "304", "404", "slowbody", "slowhead"]
@@ -627,7 +626,7 @@ def test_deadlines_and_cancellations_mid_answer_leave_no_connection_behind() -> 
                 task.cancel()
             outcomes = await asyncio.gather(*tasks, return_exceptions=True)
             await asyncio.sleep(0.1)
-            during = open_sockets() - before
+            during = _open_sockets() - before
         for server in servers:
             server.close()
         unexpected = [

@@ -291,6 +291,10 @@ def test_the_fetch_log_keeps_log_days_of_runs(store: Store) -> None:
     assert kept == [to_iso(NOW - timedelta(days=d)) for d in ages[3:] for _ in range(2)]
     assert store.count_posts() == len(ages)  # the posts are not the log's
     assert store.failures_since(NOW - timedelta(days=1)) == [("other", "HTTP 500")]
+    # no run left inside the window: every row goes, and each source's last outcome stays in its row
+    assert store.prune_log(NOW + timedelta(days=LOG_DAYS + 1)) == 2 * 3
+    assert store.db.execute("SELECT count(*) FROM fetch_log").fetchone()[0] == 0
+    assert store.failures_since(NOW - timedelta(days=1)) == [("other", "HTTP 500")]
 
 
 def test_change_summary_is_what_the_posts_dates_give(store: Store) -> None:
