@@ -32,7 +32,6 @@ class IndexEntry:
     published: datetime | None = None  # search indexes that carry dates (Hugo Stack)
     title: str | None = None
     tags: tuple[str, ...] = ()
-    content_html: str | None = None  # full HTML (Hexo search.xml, Fluid local-search.xml)
 
 
 @dataclass(slots=True)
@@ -117,7 +116,6 @@ def _xml_entries(text: str, url: str) -> list[IndexEntry]:
                 url=resolve(url, link),
                 title=_first(block, "title"),
                 tags=tags,
-                content_html=_first(block, "content"),
             )
         )
     return entries

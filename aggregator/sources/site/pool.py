@@ -37,7 +37,7 @@ class Candidate:
     author: str | None = None
     tags: tuple[str, ...] = ()
     guid: str | None = None
-    content_html: str | None = None  # full body from a feed or search index
+    content_html: str | None = None  # full body from a feed
     summary_html: str | None = None
     excerpt_full_html: str | None = None  # a list page that printed the whole post
     feed_body_html: str | None = None  # an RSS description that may be the whole post: see calibrate
