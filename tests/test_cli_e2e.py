@@ -329,3 +329,19 @@ def test_dates_without_a_zone_are_read_in_the_configured_timezone(tmp_path: Path
         ("Attention", "2024-05-22T01:00:00Z"),
         ("Diffusion", "2024-05-23T20:30:00Z"),
     ]
+
+
+def test_a_run_of_304s_loads_no_parser(tmp_path: Path, site: Served) -> None:
+    # cron runs agg hourly, and mostly nothing changed: such a run must not pay for what it does not use
+    write_config(tmp_path, site, GOOD)
+    assert run_agg("fetch", cwd=tmp_path).returncode == 0
+    warm = subprocess.run(
+        [AGG[0], "-X", "importtime", *AGG[1:], "fetch"], cwd=tmp_path, env=agg_env(), capture_output=True, text=True,
+        check=False, timeout=120,
+    )  # fmt: skip
+    assert warm.returncode == 0, warm.stderr
+    assert "0 new posts, 0 updated" in warm.stdout
+    imported = {line.rpartition("|")[2].strip() for line in warm.stderr.splitlines() if line.startswith("import time:")}
+    assert {"aggregator.pipeline", "httpx"} <= imported  # the listing is there
+    unused = {"feedparser", "nh3", "aggregator.normalize", "aggregator.stories", "pydantic"}
+    assert not imported & unused
