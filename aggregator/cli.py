@@ -22,8 +22,8 @@ import typer
 
 from aggregator import __version__
 from aggregator.atomic import replacing
-from aggregator.config import Config, Settings, SourceConfig, find_config, load_config
-from aggregator.dates import parse_date, parse_since, to_iso, zone_named
+from aggregator.config import Config, Settings, SourceConfig, check_zone, find_config, load_config
+from aggregator.dates import parse_date, parse_since, to_iso
 from aggregator.errors import AggError, ConfigError, LockedError
 from aggregator.lock import exclusive
 from aggregator.models import KINDS
@@ -439,8 +439,7 @@ def sources_add(
             raise ConfigError(f"--kind: {kind!r} is not one of {', '.join(KINDS)}")
         if not is_http_url(url) or " " in url:
             raise ConfigError(f"{url!r} is not an absolute http:// or https:// URL")
-        if timezone is not None and zone_named(timezone) is None:
-            raise ConfigError(f"--timezone: unknown time zone {timezone!r} (an IANA name such as Asia/Shanghai)")
+        check_zone(timezone, "--timezone")
         path = find_config(config)
         settings = load_config(path).settings if path.exists() else Settings()
         detected = asyncio.run(detect_url(settings, url))

@@ -147,11 +147,12 @@ def _parse_settings(raw: Any, where: str) -> Settings:
         if isinstance(value, int | float) and not isinstance(value, bool) and not value >= 0:  # also NaN
             raise ConfigError(f"{where}: [settings]: key {key!r} must not be negative ({value})")
     values: dict[str, Any] = {k: float(v) if _SETTING_TYPES[k] == (int, float) else v for k, v in raw.items()}
-    _check_zone(values.get("timezone"), f"{where}: [settings]")
+    check_zone(values.get("timezone"), f"{where}: [settings]")
     return Settings(**values)
 
 
-def _check_zone(name: str | None, where: str) -> None:
+def check_zone(name: str | None, where: str) -> None:
+    """Refuse a time zone name that names no IANA zone, saying `where` it was given."""
     if name is not None and zone_named(name) is None:
         raise ConfigError(f"{where}: unknown time zone {name!r} (expected an IANA name such as Asia/Shanghai or UTC)")
 
@@ -179,7 +180,7 @@ def _parse_source(raw: Any, where: str) -> SourceConfig:
     tags = raw.get("tags", [])
     if not all(isinstance(t, str) for t in tags):
         raise ConfigError(f"{where}: key 'tags' must be a list of strings")
-    _check_zone(raw.get("timezone"), where)
+    check_zone(raw.get("timezone"), where)
     return SourceConfig(
         name=name,
         url=url,

@@ -249,8 +249,8 @@ class _HostPools(httpx.AsyncBaseTransport):
         """certifi's CAs for https, as httpx.AsyncClient had (loading them costs 18 ms, so a plain-http run never
         does); for plain http, a bare context httpx's transport asks for and never uses."""
         if https not in self._contexts:
-            bare = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            self._contexts[https] = httpx.create_ssl_context(trust_env=False) if https else bare
+            built = httpx.create_ssl_context(trust_env=False) if https else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            self._contexts[https] = built
         return self._contexts[https]
 
     async def _release(self, key: tuple[bytes, bytes, int | None]) -> None:
