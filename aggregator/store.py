@@ -1,4 +1,4 @@
-"""The SQLite store. The only module that imports sqlite-utils.
+"""The SQLite store. The only module that imports sqlite-utils, which builds and migrates the schema.
 
 Tables: `sources` (one row per configured source, with its last outcome), `posts` (one row per
 page: unique on the folded canonical URL, and one row per normalised title within a source),
@@ -16,10 +16,12 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack
 
-import sqlite_utils
+if TYPE_CHECKING:  # imported when a migration runs: reading and writing rows is plain SQL on the connection
+    import sqlite_utils
 
 from aggregator.dates import from_iso, to_iso
 from aggregator.models import KnownPost, Post, Validator
@@ -345,29 +347,35 @@ class FetchRecord:
 class Store:
     """One SQLite database; open with `Store.open(path)` (creates and migrates it)."""
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
-        self.db = db
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
 
     @classmethod
     def open(cls, path: Path | str) -> Store:
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
-        db = sqlite_utils.Database(conn)
         if str(path) != ":memory:":
-            db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a crash loses at most the last commit
-        db.execute("PRAGMA busy_timeout=30000")
-        store = cls(db)
+            conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a crash loses at most the last commit
+        conn.execute("PRAGMA busy_timeout=30000")
+        store = cls(conn)
         store.migrate()
         return store
 
+    @cached_property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils on the same connection, imported on first use: it costs every command 50 ms to start."""
+        import sqlite_utils
+
+        return sqlite_utils.Database(self.conn)
+
     def close(self) -> None:
-        self.db.conn.close()
+        self.conn.close()
 
     @property
     def version(self) -> int:
-        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
 
     def migrate(self) -> None:
         """Apply every migration newer than the database, each in its own transaction."""
@@ -376,10 +384,10 @@ class Store:
                 continue
             with self._transaction():
                 migration(self.db)
-                self.db.execute(f"PRAGMA user_version = {number}")
+                self.conn.execute(f"PRAGMA user_version = {number}")
 
     def _transaction(self) -> Any:
-        return _Transaction(self.db.conn)
+        return _Transaction(self.conn)
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -405,7 +413,7 @@ class Store:
             for post in batch:
                 counts[self._upsert_post(post, now, use_guid=guid_counts[post.guid or ""] == 1)] += 1
             self._touch(seen_urls, now)
-            self.db.conn.executemany(
+            self.conn.executemany(
                 "INSERT INTO http_cache (url, source, etag, last_modified, body_hash) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (url) DO UPDATE SET source = excluded.source, etag = excluded.etag, "
                 "last_modified = excluded.last_modified, body_hash = excluded.body_hash",
@@ -421,21 +429,16 @@ class Store:
         with self._transaction():
             self._upsert_source_row(source, url, kind, None)
             streak = self._streak(source) + 1
-            self.db.table("sources").update(
-                source,
-                {
-                    "last_fetch": to_iso(record.finished),
-                    "last_status": "error",
-                    "last_error": record.error,
-                    "error_streak": streak,
-                    "next_try": to_iso(retry_at),
-                },
+            self.conn.execute(
+                "UPDATE sources SET last_fetch = ?, last_status = 'error', last_error = ?, error_streak = ?, "
+                "next_try = ? WHERE name = ?",
+                (to_iso(record.finished), record.error, streak, to_iso(retry_at), source),
             )
             self._log(record)
 
     def _upsert_source_row(self, name: str, url: str, kind: str, detected_kind: str | None) -> None:
         # coalesce: a run that detected nothing keeps what an earlier run detected
-        self.db.conn.execute(
+        self.conn.execute(
             "INSERT INTO sources (name, url, kind, detected_kind) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE "
             "SET url = excluded.url, kind = excluded.kind, detected_kind = coalesce(excluded.detected_kind, "
             "detected_kind)",
@@ -443,17 +446,17 @@ class Store:
         )
 
     def _streak(self, source: str) -> int:
-        row = self.db.execute("SELECT error_streak FROM sources WHERE name = ?", [source]).fetchone()
+        row = self.conn.execute("SELECT error_streak FROM sources WHERE name = ?", [source]).fetchone()
         return int(row[0] or 0) if row else 0
 
     def _log(self, record: FetchRecord) -> None:
         entry = _record_dict(record)
-        self.db.conn.execute(
+        self.conn.execute(
             f"INSERT INTO fetch_log ({', '.join(entry)}) VALUES ({', '.join('?' * len(entry))})", list(entry.values())
         )
         if record.status != "error":
             finished = to_iso(record.finished)
-            self.db.conn.execute(
+            self.conn.execute(
                 "UPDATE sources SET last_fetch = ?, last_status = ?, last_error = NULL, last_success = ?, "
                 "error_streak = 0, next_try = NULL WHERE name = ?",
                 (finished, record.status, finished, record.source),
@@ -461,7 +464,7 @@ class Store:
 
     def _find_existing(self, post: Post, *, use_guid: bool) -> _Existing | None:
         """The stored row that is this post: same page, else same GUID in the source, else same title."""
-        rows = self.db.conn.execute(
+        rows = self.conn.execute(
             f"SELECT {_EXISTING_COLUMNS} FROM posts WHERE url_key IN (?, ?)", (post.canonical_key, post.url_key)
         ).fetchall()
         for key in (post.canonical_key, post.url_key):
@@ -474,7 +477,7 @@ class Store:
             lookups.append(("source = ? AND guid = ? LIMIT 2", (post.source, post.guid)))
         lookups.append(("source = ? AND title_key = ? LIMIT 1", (post.source, post.title_key)))
         for where, params in lookups:
-            found = self.db.conn.execute(f"SELECT {_EXISTING_COLUMNS} FROM posts WHERE {where}", params).fetchall()
+            found = self.conn.execute(f"SELECT {_EXISTING_COLUMNS} FROM posts WHERE {where}", params).fetchall()
             if len(found) == 1:
                 return _Existing(*found[0])
         return None
@@ -485,7 +488,7 @@ class Store:
         stamp = to_iso(now)
         if existing is None:
             values.update(first_seen=stamp, last_seen=stamp, changed_at=None, status="new")
-            self.db.conn.execute(_INSERT_POST, [values[column] for column in _INSERT_COLUMNS])
+            self.conn.execute(_INSERT_POST, [values[column] for column in _INSERT_COLUMNS])
             return "new"
         if existing.content_hash == post.content_hash and existing.url_key == post.canonical_key:
             # the source's own last-change time is kept even when the text did not change
@@ -502,7 +505,7 @@ class Store:
 
     def _update_post(self, post_id: int, values: dict[str, Any]) -> None:
         assignments = ", ".join(f"{column} = ?" for column in values)  # column names are ours, never input
-        self.db.conn.execute(f"UPDATE posts SET {assignments} WHERE id = ?", [*values.values(), post_id])
+        self.conn.execute(f"UPDATE posts SET {assignments} WHERE id = ?", [*values.values(), post_id])
 
     def _touch(self, urls: Sequence[str], now: datetime) -> None:
         stamp = to_iso(now)
@@ -510,14 +513,14 @@ class Store:
         for url in urls:
             with contextlib.suppress(ValueError):  # a URL that does not parse names no stored row
                 keys.append(url_key(url))
-        self.db.conn.executemany("UPDATE posts SET last_seen = ? WHERE url_key = ?", [(stamp, key) for key in keys])
+        self.conn.executemany("UPDATE posts SET last_seen = ? WHERE url_key = ?", [(stamp, key) for key in keys])
 
     # -- reading ---------------------------------------------------------------------------------
 
     def known_posts(self, source: str) -> dict[str, KnownPost]:
         """What is stored for a source, by url_key (of both the canonical URL and the URL as found)."""
         known: dict[str, KnownPost] = {}
-        rows = self.db.execute(
+        rows = self.conn.execute(
             "SELECT url, canonical_url, url_key, updated, content_hash, complete, length(content_text) "
             "FROM posts WHERE source = ?",
             [source],
@@ -530,12 +533,13 @@ class Store:
         return known
 
     def validators(self, source: str) -> dict[str, Validator]:
-        rows = self.db.execute("SELECT url, etag, last_modified, body_hash FROM http_cache WHERE source = ?", [source])
+        sql = "SELECT url, etag, last_modified, body_hash FROM http_cache WHERE source = ?"
+        rows = self.conn.execute(sql, [source])
         return {url: Validator(etag, modified, digest) for url, etag, modified, digest in rows}
 
     def sources(self) -> list[SourceRow]:
         """Every source's row, with its post count."""
-        rows = self.db.execute(
+        rows = self.conn.execute(
             "SELECT s.name, s.url, s.kind, s.detected_kind, s.last_fetch, s.last_status, s.last_error, "
             "coalesce(s.error_streak, 0), s.next_try, (SELECT count(*) FROM posts p WHERE p.source = s.name) "
             "FROM sources s ORDER BY s.name"
@@ -547,7 +551,7 @@ class Store:
 
     def source_state(self, name: str) -> SourceState | None:
         """What a run needs of a source's earlier runs (no post count: a run asks this once per source)."""
-        row = self.db.execute(
+        row = self.conn.execute(
             "SELECT detected_kind, last_error, coalesce(error_streak, 0), next_try FROM sources WHERE name = ?", [name]
         ).fetchone()
         return SourceState(row[0], row[1], int(row[2]), from_iso(row[3])) if row else None
@@ -558,7 +562,7 @@ class Store:
         With `stories` (the default), a story's alternate homes are left out (they come with its primary
         as other_homes). Rows are read one at a time, so a caller never has to hold every post.
         """
-        for row in self.db.execute(*_select(f"{_POST_COLUMNS}, {_OTHER_HOMES}", query)):
+        for row in self.conn.execute(*_select(f"{_POST_COLUMNS}, {_OTHER_HOMES}", query)):
             yield _stored_post(row)
 
     def posts_with_body(
@@ -571,7 +575,7 @@ class Store:
         text = "CAST(posts.content_text AS BLOB)" if with_text else "x''"
         columns = _POST_COLUMNS.replace("posts.content_html", "''").replace("posts.content_text", "''")
         sql, params = _select(f"{columns}, {_OTHER_HOMES}, CAST(posts.content_html AS BLOB), {text}", query)
-        for *row, html, body_text in self.db.execute(sql, params):
+        for *row, html, body_text in self.conn.execute(sql, params):
             yield _stored_post(row), PostBody(html or b"", body_text or b"")
 
     def post_dates(self, **query: Unpack[PostQuery]) -> list[PostDates]:
@@ -580,7 +584,7 @@ class Store:
         columns = "source, coalesce(published, first_seen), changed_at, updated, lang"
         return [
             PostDates(source, from_iso(date) or datetime.min.replace(tzinfo=UTC), from_iso(changed), from_iso(upd), lg)
-            for source, date, changed, upd, lg in self.db.execute(*_select(columns, query))
+            for source, date, changed, upd, lg in self.conn.execute(*_select(columns, query))
         ]
 
     def change_summary(self, **query: Unpack[PostQuery]) -> ChangeSummary:
@@ -594,27 +598,27 @@ class Store:
         posts, params = _select(columns, query)
         later = f"CASE WHEN {_time_key('changed')} > {_time_key('date')} THEN changed ELSE date END"
         stamps = f"SELECT source, {later} AS stamp FROM ({posts})"
-        rows = self.db.execute(
+        rows = self.conn.execute(
             f"SELECT source, stamp, max({_time_key('stamp')}) FROM ({stamps}) GROUP BY source", params
         )
         newest = {source: stamp for source, text, _ in rows if (stamp := from_iso(text)) is not None}
-        languages = frozenset(lang for (lang,) in self.db.execute(f"SELECT DISTINCT lang FROM ({posts})", params))
+        languages = frozenset(lang for (lang,) in self.conn.execute(f"SELECT DISTINCT lang FROM ({posts})", params))
         return ChangeSummary(newest, languages)
 
     def pending_index(self) -> int:
         """How many new or changed posts the full-text index has yet to take in."""
-        return int(self.db.execute("SELECT count(*) FROM fts_pending").fetchone()[0])
+        return int(self.conn.execute("SELECT count(*) FROM fts_pending").fetchone()[0])
 
     def update_index(self) -> int:
         """Bring the full-text index up to date with the posts stored since it was last read; return how many."""
         with self._transaction():
             count = self.pending_index()
             if count:
-                self.db.execute(
+                self.conn.execute(
                     "INSERT INTO posts_fts(rowid, title, content_text) "
                     "SELECT p.id, p.title, p.content_text FROM fts_pending f JOIN posts p ON p.id = f.post_id"
                 )
-                self.db.execute("DELETE FROM fts_pending")
+                self.conn.execute("DELETE FROM fts_pending")
         return count
 
     def search(self, query: str, *, limit: int = 20) -> list[StoredPost]:
@@ -645,7 +649,7 @@ class Store:
             + " AND ".join(where)
             + f" ORDER BY {order} coalesce(posts.published, posts.first_seen) DESC LIMIT {int(limit)}"
         )
-        return [_stored_post(row) for row in self.db.execute(sql, params)]
+        return [_stored_post(row) for row in self.conn.execute(sql, params)]
 
     # -- stories ----------------------------------------------------------------------------------
 
@@ -654,7 +658,7 @@ class Store:
         post, or of one."""
         where, params = ("WHERE p.id = ?", [post_id]) if post_id is not None else ("", [])
         return list(
-            self.db.execute(
+            self.conn.execute(
                 "SELECT p.id, p.url, p.source, p.title, p.author, p.published, "
                 "coalesce(s.detected_kind, s.kind, 'feed'), p.fp, p.fp_size, p.fp_version, p.title_key "
                 f"FROM posts p LEFT JOIN sources s ON s.name = p.source {where} ORDER BY p.id",
@@ -663,13 +667,13 @@ class Store:
         )
 
     def post_text(self, post_id: int) -> str:
-        row = self.db.execute("SELECT content_text FROM posts WHERE id = ?", [post_id]).fetchone()
+        row = self.conn.execute("SELECT content_text FROM posts WHERE id = ?", [post_id]).fetchone()
         return str(row[0] or "") if row else ""
 
     def save_fingerprints(self, rows: Sequence[tuple[int, bytes, int, str]]) -> None:
         """Store recomputed sketches: (id, fp, size, version)."""
         with self._transaction():
-            self.db.conn.executemany(
+            self.conn.executemany(
                 "UPDATE posts SET fp = ?, fp_size = ?, fp_version = ? WHERE id = ?",
                 [(fp, size, version, id_) for id_, fp, size, version in rows],
             )
@@ -677,15 +681,15 @@ class Store:
     def replace_stories(self, members: Sequence[tuple[int, int, bool, float, str]]) -> None:
         """The whole grouping at once: (post id, story id = primary id, is primary, score, rule)."""
         with self._transaction():
-            self.db.execute("DELETE FROM story_members")
-            self.db.conn.executemany(
+            self.conn.execute("DELETE FROM story_members")
+            self.conn.executemany(
                 "INSERT INTO story_members (post_id, story_id, is_primary, score, rule) VALUES (?, ?, ?, ?, ?)",
                 [(p, s, int(primary), score, rule) for p, s, primary, score, rule in members],
             )
 
     def stories(self) -> list[list[tuple[int, str, str, str, bool, float, str]]]:
         """Each story's members (id, url, source, title, is primary, score, rule), primary first."""
-        rows = self.db.execute(
+        rows = self.conn.execute(
             "SELECT m.story_id, p.id, p.url, p.source, p.title, m.is_primary, m.score, m.rule "
             "FROM story_members m JOIN posts p ON p.id = m.post_id ORDER BY m.story_id, m.is_primary DESC, p.id"
         )
@@ -701,12 +705,12 @@ class Store:
             key = url_key(url)
         except ValueError:
             return None
-        row = self.db.execute("SELECT id FROM posts WHERE url_key = ? OR url = ?", [key, url]).fetchone()
+        row = self.conn.execute("SELECT id FROM posts WHERE url_key = ? OR url = ?", [key, url]).fetchone()
         return int(row[0]) if row else None
 
     def story_of(self, post_id: int) -> list[int]:
         """The ids in the post's story (just the post when it stands alone)."""
-        rows = self.db.execute(
+        rows = self.conn.execute(
             "SELECT n.post_id FROM story_members m JOIN story_members n ON n.story_id = m.story_id "
             "WHERE m.post_id = ? ORDER BY n.post_id",
             [post_id],
@@ -717,15 +721,15 @@ class Store:
         """Remember that two posts are not one story; grouping never joins them again."""
         low, high = sorted((a, b))
         with self._transaction():
-            self.db.execute(
+            self.conn.execute(
                 "INSERT OR IGNORE INTO story_splits (a, b, created) VALUES (?, ?, ?)", [low, high, to_iso(now)]
             )
 
     def splits(self) -> list[frozenset[int]]:
-        return [frozenset(row) for row in self.db.execute("SELECT a, b FROM story_splits")]
+        return [frozenset(row) for row in self.conn.execute("SELECT a, b FROM story_splits")]
 
     def count_posts(self) -> int:
-        return int(self.db.execute("SELECT count(*) FROM posts").fetchone()[0])
+        return int(self.conn.execute("SELECT count(*) FROM posts").fetchone()[0])
 
     def failures_since(self, since: datetime) -> list[tuple[str, str]]:
         """(source, last error) for sources whose latest run in the window failed.
@@ -733,7 +737,7 @@ class Store:
         Read from each source's row, which the run that logs the outcome updates in the same transaction:
         the fetch log holds a row per source per run, and scanning it made a digest slower every day.
         """
-        rows = self.db.execute(
+        rows = self.conn.execute(
             "SELECT name, last_error FROM sources WHERE last_status = 'error' AND last_fetch >= ? ORDER BY name",
             [to_iso(since)],
         )
@@ -750,7 +754,7 @@ class Store:
             "(SELECT 1 + max(id) FROM fetch_log))"  # no run to keep: drop them all
         )
         cutoff = to_iso(now - timedelta(days=LOG_DAYS))
-        return self.db.conn.execute(f"DELETE FROM fetch_log WHERE id < ({first_kept})", [cutoff]).rowcount
+        return self.conn.execute(f"DELETE FROM fetch_log WHERE id < ({first_kept})", [cutoff]).rowcount
 
 
 class PostQuery(TypedDict, total=False):

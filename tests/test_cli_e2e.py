@@ -343,5 +343,6 @@ def test_a_run_of_304s_loads_no_parser(tmp_path: Path, site: Served) -> None:
     assert "0 new posts, 0 updated" in warm.stdout
     imported = {line.rpartition("|")[2].strip() for line in warm.stderr.splitlines() if line.startswith("import time:")}
     assert {"aggregator.pipeline", "httpx"} <= imported  # the listing is there
-    unused = {"feedparser", "nh3", "aggregator.normalize", "aggregator.stories", "pydantic"}
+    # sqlite-utils builds the schema: a store already at the latest version is read and written in plain SQL
+    unused = {"feedparser", "nh3", "aggregator.normalize", "aggregator.stories", "pydantic", "sqlite_utils"}
     assert not imported & unused
