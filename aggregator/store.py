@@ -379,10 +379,11 @@ class Store:
 
     def migrate(self) -> None:
         """Apply every migration newer than the database, each in its own transaction."""
-        for number, migration in enumerate(MIGRATIONS, start=1):
-            if self.version >= number:
-                continue
+        current = self.version  # read once: a store at the latest version (every run) runs nothing more
+        for number, migration in enumerate(MIGRATIONS[current:], start=current + 1):
             with self._transaction():
+                if self.version >= number:
+                    continue  # another agg process applied it while this one waited for the transaction
                 migration(self.db)
                 self.conn.execute(f"PRAGMA user_version = {number}")
 
@@ -428,11 +429,10 @@ class Store:
         """Log a failed run of a source; its stored posts stay as they are."""
         with self._transaction():
             self._upsert_source_row(source, url, kind, None)
-            streak = self._streak(source) + 1
             self.conn.execute(
-                "UPDATE sources SET last_fetch = ?, last_status = 'error', last_error = ?, error_streak = ?, "
-                "next_try = ? WHERE name = ?",
-                (to_iso(record.finished), record.error, streak, to_iso(retry_at), source),
+                "UPDATE sources SET last_fetch = ?, last_status = 'error', last_error = ?, "
+                "error_streak = coalesce(error_streak, 0) + 1, next_try = ? WHERE name = ?",
+                (to_iso(record.finished), record.error, to_iso(retry_at), source),
             )
             self._log(record)
 
@@ -444,10 +444,6 @@ class Store:
             "detected_kind)",
             (name, url, kind, detected_kind or None),
         )
-
-    def _streak(self, source: str) -> int:
-        row = self.conn.execute("SELECT error_streak FROM sources WHERE name = ?", [source]).fetchone()
-        return int(row[0] or 0) if row else 0
 
     def _log(self, record: FetchRecord) -> None:
         entry = _record_dict(record)
