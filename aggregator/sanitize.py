@@ -3,16 +3,20 @@
 Runs once, when a post is normalised, so nothing untrusted reaches the store or any output:
 scripts, styles, event handlers, iframes, forms and `javascript:` URLs go; `data:` URLs stay only
 on images (and never SVG, which can carry script); math spans and code classes stay so readers
-can style them.
+can style them. Relative links are made absolute in the same pass, against the page the HTML came from.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import nh3
 
 from aggregator.dom import html_to_text, read_back, round_trips
+from aggregator.urls import resolve
 
 _TAGS = (
     nh3.ALLOWED_TAGS
@@ -65,7 +69,36 @@ def _safe_image_data(value: str) -> bool:
     return value.lstrip().lower().startswith(_SAFE_DATA_IMAGES)
 
 
+# the page a fragment came from, while it is cleaned: nh3 calls the filter below with no room for it
+_BASE_URL: ContextVar[str | None] = ContextVar("base_url", default=None)
+_LINKS = frozenset(
+    {("a", "href"), ("img", "src"), ("source", "src"), ("video", "src"), ("audio", "src"), ("video", "poster")}
+)
+_LEFT_AS_WRITTEN = ("#", "data:", "mailto:", "https://", "http://")
+
+
+@contextmanager
+def _links_relative_to(base_url: str | None) -> Iterator[None]:
+    token = _BASE_URL.set(base_url)
+    try:
+        yield
+    finally:
+        _BASE_URL.reset(token)
+
+
+def _absolute(base: str, attribute: str, value: str) -> str:
+    """A link attribute's value resolved against the page's address (each candidate, in a srcset)."""
+    if attribute == "srcset":
+        candidates = [c.strip().split(None, 1) for c in value.split(",") if c.strip()]
+        return ", ".join(" ".join([resolve(base, c[0]), *c[1:]]) for c in candidates)
+    # an absolute address is left as written (urljoin would only re-assemble it)
+    return resolve(base, value) if value and not value.startswith(_LEFT_AS_WRITTEN) else value
+
+
 def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
+    base = _BASE_URL.get()
+    if base and (attribute == "srcset" or (tag, attribute) in _LINKS):
+        value = _absolute(base, attribute, value)  # before the checks below, which then see the final value
     if ":" not in value and attribute != "srcset":
         return value  # no scheme, so neither data: nor a script URL (most values: classes, relative links)
     if attribute == "srcset":
@@ -86,24 +119,27 @@ def _srcset_candidate_ok(candidate: str) -> bool:
     return url.startswith(("http://", "https://"))
 
 
-def sanitize_html(html: str) -> str:
-    """The allow-listed form of an HTML fragment; sanitising the result again changes nothing."""
+def sanitize_html(html: str, base_url: str | None = None) -> str:
+    """The allow-listed form of an HTML fragment, its links made absolute against `base_url` (when given);
+    sanitising the result again changes nothing."""
     if not html:
         return ""
-    cleaned = _clean_once(html)
-    # an HTML parser reads it back as it is, so a second pass could change nothing
-    return cleaned if round_trips(cleaned) else _settled(cleaned)
+    with _links_relative_to(base_url):
+        cleaned = _clean_once(html)
+        # an HTML parser reads it back as it is, so a second pass could change nothing
+        return cleaned if round_trips(cleaned) else _settled(cleaned)
 
 
-def sanitize_with_text(html: str) -> tuple[str, str]:
-    """`sanitize_html(html)` and its plain text: the parse that checks the result also gives its text."""
+def sanitize_with_text(html: str, base_url: str | None = None) -> tuple[str, str]:
+    """`sanitize_html(html, base_url)` and its plain text: the parse that checks the result also gives its text."""
     if not html:
         return "", ""
-    cleaned = _clean_once(html)
-    same, text = read_back(cleaned)
-    if same:
-        return cleaned, text
-    cleaned = _settled(cleaned)
+    with _links_relative_to(base_url):
+        cleaned = _clean_once(html)
+        same, text = read_back(cleaned)
+        if same:
+            return cleaned, text
+        cleaned = _settled(cleaned)
     return cleaned, html_to_text(cleaned)
 
 

@@ -1,7 +1,7 @@
 """RSS, Atom and JSON-in-XML feeds through feedparser. The only module that imports feedparser.
 
 feedparser gets the response bytes and headers, never a URL, and its own HTML sanitising and
-relative-URL pass are off: agg does both once, after parsing (dom.prepare_content, sanitize).
+relative-URL pass are off: agg does both once, after parsing, in one nh3 pass (sanitize).
 """
 
 from __future__ import annotations
