@@ -166,7 +166,9 @@ def tokens(text: str) -> list[str]:
     """The comparison tokens of `text`, unfolded: Latin/Hangul words and single Han/kana characters, URLs left out."""
     if not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)  # "nai\u0308ve" must be one word, as "naïve" is
-    return _TOKEN.findall(_URL.sub(" ", text))[:MAX_TOKENS]
+    if "http" in text or "www." in text:  # a literal scan first: most texts hold no URL
+        text = _URL.sub(" ", text)
+    return _TOKEN.findall(text)[:MAX_TOKENS]
 
 
 def shingles(text: str) -> frozenset[int]:

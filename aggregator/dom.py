@@ -98,7 +98,7 @@ def read_back(html: str) -> tuple[bool, str]:
     if not html:
         return True, ""
     root, same = _parsed_back(html)
-    return same, node_text(root) if root is not None else ""
+    return same, node_text(root, drop_hidden=False) if root is not None else ""
 
 
 def _parsed_back(html: str) -> tuple[Node | None, bool]:
@@ -183,10 +183,12 @@ def html_to_text(html: str) -> str:
     return node_text(root)
 
 
-def node_text(root: Node) -> str:
-    """Text of a node with block elements on separate lines (scripts, styles and SVG left out)."""
-    for hidden in root.css(_INVISIBLE):
-        hidden.decompose()
+def node_text(root: Node, *, drop_hidden: bool = True) -> str:
+    """Text of a node with block elements on separate lines (scripts, styles and SVG left out: `drop_hidden`
+    False skips looking for them, in sanitised HTML, which holds none)."""
+    if drop_hidden:
+        for hidden in root.css(_INVISIBLE):
+            hidden.decompose()
     for image in root.css("img[alt]"):
         alt = (image.attributes.get("alt") or "").strip()
         if alt and alt.lower() not in ("image", "img"):

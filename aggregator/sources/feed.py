@@ -224,8 +224,8 @@ def _entry_link(entry: Any, base: str) -> str | None:
         link.get("href") for link in entry.get("links", []) if link.get("rel", "alternate") == "alternate"
     ]
     for href in candidates:
-        if href and is_http_url(resolve(base, href)):
-            return resolve(base, href)
+        if href and is_http_url(absolute := resolve(base, href)):
+            return absolute
     return None
 
 
