@@ -417,7 +417,8 @@ def _union(edges: list[PairScore], split_pairs: set[frozenset[int]]) -> list[lis
             x = parent[x]
         return x
 
-    for edge in sorted(edges, key=lambda e: (-e.score, e.a, e.b)):
+    # strongest first decides which merge a split skips; with no split, every order gives the same groups
+    for edge in sorted(edges, key=lambda e: (-e.score, e.a, e.b)) if split_pairs else edges:
         ra, rb = find(edge.a), find(edge.b)
         if ra == rb or any(frozenset((x, y)) in split_pairs for x in members[ra] for y in members[rb]):
             continue
