@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 
 import nh3
 
@@ -69,21 +70,41 @@ def _safe_image_data(value: str) -> bool:
     return value.lstrip().lower().startswith(_SAFE_DATA_IMAGES)
 
 
-# the page a fragment came from, while it is cleaned: nh3 calls the filter below with no room for it
-_BASE_URL: ContextVar[str | None] = ContextVar("base_url", default=None)
 _LINKS = frozenset(
     {("a", "href"), ("img", "src"), ("source", "src"), ("video", "src"), ("audio", "src"), ("video", "poster")}
 )
 _LEFT_AS_WRITTEN = ("#", "data:", "mailto:", "https://", "http://")
 
 
+@dataclass(slots=True)
+class _Page:
+    """The page a fragment came from, while it is cleaned, and whether a link was made absolute."""
+
+    base: str
+    resolved: bool = False
+
+
+# nh3 calls the attribute filter with no room for the page: it is set here for one call
+_PAGE: ContextVar[_Page | None] = ContextVar("page", default=None)
+
+
 @contextmanager
-def _links_relative_to(base_url: str | None) -> Iterator[None]:
-    token = _BASE_URL.set(base_url)
+def _links_relative_to(base_url: str | None) -> Iterator[_Page | None]:
+    page = _Page(base_url) if base_url else None
+    token = _PAGE.set(page)
     try:
-        yield
+        yield page
     finally:
-        _BASE_URL.reset(token)
+        _PAGE.reset(token)
+
+
+def _clean_with_links(html: str, page: _Page | None) -> str:
+    cleaned = _clean_once(html)
+    if page is not None and page.resolved:
+        # nh3 judged those links while they were relative: a second pass judges what they became
+        # ("//<a" is a relative link; "https://<a" is no address at all, and nh3 drops it)
+        cleaned = _clean_once(cleaned)
+    return cleaned
 
 
 def _absolute(base: str, attribute: str, value: str) -> str:
@@ -96,9 +117,11 @@ def _absolute(base: str, attribute: str, value: str) -> str:
 
 
 def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
-    base = _BASE_URL.get()
-    if base and (attribute == "srcset" or (tag, attribute) in _LINKS):
-        value = _absolute(base, attribute, value)  # before the checks below, which then see the final value
+    page = _PAGE.get()
+    if page is not None and (attribute == "srcset" or (tag, attribute) in _LINKS):
+        absolute = _absolute(page.base, attribute, value)  # before the checks below, which see the final value
+        if absolute != value:
+            page.resolved, value = True, absolute
     if ":" not in value and attribute != "srcset":
         return value  # no scheme, so neither data: nor a script URL (most values: classes, relative links)
     if attribute == "srcset":
@@ -124,8 +147,8 @@ def sanitize_html(html: str, base_url: str | None = None) -> str:
     sanitising the result again changes nothing."""
     if not html:
         return ""
-    with _links_relative_to(base_url):
-        cleaned = _clean_once(html)
+    with _links_relative_to(base_url) as page:
+        cleaned = _clean_with_links(html, page)
         # an HTML parser reads it back as it is, so a second pass could change nothing
         return cleaned if round_trips(cleaned) else _settled(cleaned)
 
@@ -134,8 +157,8 @@ def sanitize_with_text(html: str, base_url: str | None = None) -> tuple[str, str
     """`sanitize_html(html, base_url)` and its plain text: the parse that checks the result also gives its text."""
     if not html:
         return "", ""
-    with _links_relative_to(base_url):
-        cleaned = _clean_once(html)
+    with _links_relative_to(base_url) as page:
+        cleaned = _clean_with_links(html, page)
         same, text = read_back(cleaned)
         if same:
             return cleaned, text

@@ -460,6 +460,13 @@ def test_links_resolved_with_rendered_math_too() -> None:
     assert text == "$x_0$ see gpt"
 
 
+def test_a_link_that_resolves_to_no_address_is_dropped_as_nh3_drops_it() -> None:
+    # "//<a href=" is a relative link to nh3; resolved, it has "<a href=" for a host
+    once = sanitize_html('<a href="//<a href=">x</a>', BASE)
+    assert once == f"<a {REL}>x</a>"
+    assert sanitize_html(once, BASE) == once
+
+
 _LINK_PIECES = ['<a href="', '<img srcset="', '<img src="', '"', ">", " 2x,", "../", "//", ":", "%", "x"]
 
 
