@@ -34,7 +34,7 @@ def normalize_post(raw: RawPost, source: str, now: datetime) -> Post:
     # before parsing: a lone surrogate cannot even be encoded for the parsers; after: a reference such as
     # &#12; decodes to a character XML forbids, and stored text must be writable into any feed as it is
     body_source = xml_safe(raw.content_html or raw.summary_html or "")
-    content, text = content_and_text(body_source, base)
+    content, text = sanitize_with_text(prepare_content(body_source), base)
     safe = xml_safe(content)
     if safe is not content:  # the text was read from what is now dropped
         content, text = safe, html_to_text(safe)
@@ -69,11 +69,6 @@ def normalize_post(raw: RawPost, source: str, now: datetime) -> Post:
         fingerprint_size=sketch.size if sketch else 0,
         fingerprint_version=FINGERPRINT_VERSION if sketch else None,
     )
-
-
-def content_and_text(html: str, base_url: str | None) -> tuple[str, str]:
-    """A post's body made safe, with math as TeX and absolute links, and its plain text."""
-    return sanitize_with_text(prepare_content(html), base_url) if html else ("", "")
 
 
 def _plain_tag(tag: str) -> str:

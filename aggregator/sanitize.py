@@ -9,8 +9,6 @@ can style them. Relative links are made absolute in the same pass, against the p
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -88,23 +86,20 @@ class _Page:
 _PAGE: ContextVar[_Page | None] = ContextVar("page", default=None)
 
 
-@contextmanager
-def _links_relative_to(base_url: str | None) -> Iterator[_Page | None]:
-    page = _Page(base_url) if base_url else None
+def _clean_resolving(html: str, base_url: str | None) -> str:
+    """nh3's pass, with link attributes made absolute against `base_url` when given (then, if a link changed,
+    a second pass)."""
+    if not base_url:
+        return _clean_once(html)
+    page = _Page(base_url)
     token = _PAGE.set(page)
     try:
-        yield page
+        cleaned = _clean_once(html)
     finally:
         _PAGE.reset(token)
-
-
-def _clean_with_links(html: str, page: _Page | None) -> str:
-    cleaned = _clean_once(html)
-    if page is not None and page.resolved:
-        # nh3 judged those links while they were relative: a second pass judges what they became
-        # ("//<a" is a relative link; "https://<a" is no address at all, and nh3 drops it)
-        cleaned = _clean_once(cleaned)
-    return cleaned
+    # nh3 judged those links while they were relative: a second pass judges what they became
+    # ("//<a" is a relative link; "https://<a" is no address at all, and nh3 drops it)
+    return _clean_once(cleaned) if page.resolved else cleaned
 
 
 def _absolute(base: str, attribute: str, value: str) -> str:
@@ -147,22 +142,20 @@ def sanitize_html(html: str, base_url: str | None = None) -> str:
     sanitising the result again changes nothing."""
     if not html:
         return ""
-    with _links_relative_to(base_url) as page:
-        cleaned = _clean_with_links(html, page)
-        # an HTML parser reads it back as it is, so a second pass could change nothing
-        return cleaned if round_trips(cleaned) else _settled(cleaned)
+    cleaned = _clean_resolving(html, base_url)
+    # an HTML parser reads it back as it is, so a second pass could change nothing
+    return cleaned if round_trips(cleaned) else _settled(cleaned)
 
 
 def sanitize_with_text(html: str, base_url: str | None = None) -> tuple[str, str]:
     """`sanitize_html(html, base_url)` and its plain text: the parse that checks the result also gives its text."""
     if not html:
         return "", ""
-    with _links_relative_to(base_url) as page:
-        cleaned = _clean_with_links(html, page)
-        same, text = read_back(cleaned)
-        if same:
-            return cleaned, text
-        cleaned = _settled(cleaned)
+    cleaned = _clean_resolving(html, base_url)
+    same, text = read_back(cleaned)
+    if same:
+        return cleaned, text
+    cleaned = _settled(cleaned)  # every link is absolute by now: the passes that settle it need no base
     return cleaned, html_to_text(cleaned)
 
 
