@@ -13,6 +13,7 @@ import email.utils
 import hashlib
 import random
 import ssl
+import sys
 from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -21,6 +22,10 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
+# httpx's __init__ loads its optional command-line client whenever click is installed (sqlite-utils needs
+# it): click, rich and pygments, 80 modules and 50 ms of every run. None here makes that import fail as it
+# does without click, and httpx goes on without its CLI.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 import httpx
 
 from aggregator.config import Settings

@@ -10,9 +10,11 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
 
 
 class FetchProgress:
@@ -22,21 +24,26 @@ class FetchProgress:
         self.total = total
         self.quiet = quiet
         self.live = not quiet and sys.stdout.isatty() and total > 1
-        self._console = Console(stderr=False, highlight=False)
-        self._errors = Console(stderr=True, highlight=False)
+        self._console: Console | None = None  # the rich consoles of a live bar
+        self._errors: Console | None = None
         self._progress: Progress | None = None
         self._task: TaskID | None = None
         self._running: list[str] = []
 
     def __enter__(self) -> FetchProgress:
         if self.live:
-            self._progress = Progress(
-                SpinnerColumn(),
-                TextColumn("[bold]fetching"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                TextColumn("{task.description}", style="dim"),
+            # imported here: rich is 50 modules, and a run under cron prints plain lines
+            from rich import console, progress
+
+            self._console = console.Console(stderr=False, highlight=False)
+            self._errors = console.Console(stderr=True, highlight=False)
+            self._progress = progress.Progress(
+                progress.SpinnerColumn(),
+                progress.TextColumn("[bold]fetching"),
+                progress.BarColumn(),
+                progress.MofNCompleteColumn(),
+                progress.TimeElapsedColumn(),
+                progress.TextColumn("{task.description}", style="dim"),
                 console=self._console,
                 transient=True,
             )
@@ -77,13 +84,13 @@ class FetchProgress:
             self._progress.update(self._task, description=shown)
 
     def _print(self, line: str) -> None:
-        if self.live:
+        if self._console is not None:
             self._console.print(line, markup=False, soft_wrap=True)
         else:
             print(line, flush=True)
 
     def _print_error(self, line: str, style: str = "red") -> None:
-        if self.live:
+        if self._errors is not None:
             self._errors.print(line, markup=False, style=style, soft_wrap=True)
         else:
             print(line, file=sys.stderr, flush=True)
@@ -96,5 +103,7 @@ def working(message: str, *, quiet: bool = False) -> Iterator[None]:
     if quiet or not sys.stdout.isatty():
         yield
         return
+    from rich.console import Console
+
     with Console(highlight=False).status(message):
         yield
