@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from aggregator.dom import (
     all_meta_content,
     html_to_text,
+    join_text,
     meta_content,
     node_text,
     parse_html,
@@ -184,6 +185,28 @@ def test_html_to_text_image_alt() -> None:
 def test_html_to_text_spaces_collapsed() -> None:
     assert html_to_text("<p>a \u00a0 b\u3000c\t\td</p>\n\n\n<p>e</p>") == "a b c d\ne"
     assert html_to_text("") == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a\tb\rc\fd\ve", "a b c d e"),  # each space-like character a post's text holds becomes one space
+        ("x\u00a0\u200b\u3000 \t y", "x y"),  # a mixed run is one space
+        ("a" + " " * 129 + "b", "a b"),  # a long run (indented code) too
+        ("a \u2003 b", "a \u2003 b"),  # inside a line, other Unicode spaces are kept as they are...
+        ("\u2003 a \u2028", "a"),  # ...and at its ends stripped, as str.strip() does
+        ("\n \n a \n\u3000\n b \n", "a\nb"),  # blank lines dropped
+        ("", ""),
+    ],
+)
+def test_join_text_spaces(text: str, expected: str) -> None:
+    assert join_text([text]) == expected
+    assert join_text(text) == expected  # pieces may be single characters
+
+
+def test_html_to_text_block_lines_in_any_nesting() -> None:
+    html = '<p>a<span class="display math x">$$y$$</span>b<img alt="fig"><br>c</p><table><tr><td>d</td></tr></table>'
+    assert html_to_text(html) == "a\n$$y$$\nb fig\nc\nd"
 
 
 def test_html_to_text_cjk() -> None:
