@@ -69,11 +69,17 @@ def detect_language(text: str) -> str | None:
     for literals, noise in _NOISE:
         if any(literal in prose for literal in literals):
             prose = noise.sub(" ", prose)
-    han, kana, hangul = (sum(map(len, script.findall(prose))) for script in (_HAN, _KANA, _HANGUL))
-    words = _LATIN_WORD.findall(prose)
+    if prose.isascii():  # known without a scan: English posts skip three passes
+        han = kana = hangul = 0
+    else:
+        han, kana, hangul = (sum(map(len, script.findall(prose))) for script in (_HAN, _KANA, _HANGUL))
     cjk = han + kana + hangul
-    latin, clear = _latin_language(words) if len(words) >= MIN_LATIN_WORDS else (None, False)
     # a CJK character carries about half an English word; Latin words that are not prose (code, names) count less
+    if cjk >= MIN_CJK_CHARS and cjk >= 0.5 * ((len(prose) - cjk + 1) // 2):
+        # k words take 2k - 1 characters at least: the rest of the text cannot hold enough of them to win
+        return _cjk_language(prose, han, kana, hangul)
+    words = _LATIN_WORD.findall(prose)
+    latin, clear = _latin_language(words) if len(words) >= MIN_LATIN_WORDS else (None, False)
     if cjk >= MIN_CJK_CHARS and cjk >= (0.5 if clear else 0.25) * len(words):
         return _cjk_language(prose, han, kana, hangul)
     return latin
