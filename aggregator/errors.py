@@ -6,6 +6,7 @@
      └── SourceError          one source failed; the run goes on with the others
           ├── FetchError      the network or the server said no (timeout, 404, too large, ...)
           └── ParseError      the bytes were not what the source kind expects
+               └── WorkerCrashed  the process parsing them died
 
 `str(error)` is one line a user can act on: it names the source or URL and the cause.
 """
@@ -51,3 +52,14 @@ class FetchError(SourceError):
 
 class ParseError(SourceError):
     """A response could not be parsed as the kind of document expected."""
+
+
+class WorkerCrashed(ParseError):
+    """The worker process parsing a source's content died, alone with it: a native parser crashed on
+    those bytes, or the system killed the process (out of memory)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the worker process parsing this source's content died (a parser crashed on it, "
+            "or the system killed the process); the other sources went on"
+        )
