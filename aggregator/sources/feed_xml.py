@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aggregator.dates import parse_date
+from aggregator.urls import joins_to_itself
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 _CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
@@ -267,6 +268,8 @@ def _content_type(value: str) -> str:
 
 def _uri_join(base: str, uri: str) -> str:
     # feedparser's own join: collapse "http:///x", and an unjoinable URI becomes ""
+    if joins_to_itself(uri):
+        return uri
     uri = _URI_FIXER.sub(r"\1\3", uri)
     try:
         return urllib.parse.urljoin(base, uri)
