@@ -232,6 +232,25 @@ HEADERS = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.parametrize(
+    ("ref", "char"),
+    [
+        ("&#39;", "'"),
+        ("&#x10FFFF;", "\U0010ffff"),
+        ("&#1114111;", "\U0010ffff"),
+        ("&#x0000041;", "A"),  # zero-padded: past the short-reference cut, yet in range
+        ("&#00000065;", "A"),
+    ],
+)
+def test_character_references_up_to_u10ffff_are_read_whatever_their_digits(ref: str, char: str) -> None:
+    content = (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item><title>a {ref} b</title>'
+        f"<link>{BASE}a.html</link></item></channel></rss>"
+    ).encode()
+    parsed = parse_feed(content, {"content-type": "application/rss+xml"}, BASE)
+    assert [p.title for p in parsed.posts] == [f"a {char} b"]
+
+
 @pytest.mark.parametrize("ref", ["&#x110000;", "&#2000000;"])
 def test_out_of_range_character_reference_is_not_an_internal_error(ref: str) -> None:
     content = (

@@ -36,7 +36,8 @@ FEED_TYPES = frozenset(
     }
 )
 _PROLOG_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])[^"']*(["'])""")
-_OUT_OF_RANGE_REFERENCE = re.compile(rb"&#([xX][0-9a-fA-F]{1,16}|[0-9]{1,20});?")
+# only a reference of 6+ hex or 7+ decimal digits can be past U+10FFFF: most feeds hold many short ones (&#39;)
+_OUT_OF_RANGE_REFERENCE = re.compile(rb"&#([xX][0-9a-fA-F]{6,16}|[0-9]{7,20});?")
 _NOT_FEED_TYPES = ("image/", "audio/", "video/", "application/pdf", "application/zip", "application/octet-stream")
 
 
