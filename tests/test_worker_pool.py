@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import time
+import weakref
 from concurrent.futures import CancelledError, Future, wait
 from pathlib import Path
 
@@ -27,6 +29,17 @@ def twice(value: int) -> int:
 
 def touch(path: str) -> None:
     Path(path).write_text("ran")
+
+
+class Payload:
+    """A picklable argument that can be watched with a weak reference (bytes cannot)."""
+
+    def __init__(self, size: int) -> None:
+        self.data = b"x" * size
+
+
+def size_of(payload: Payload) -> int:
+    return len(payload.data)
 
 
 def outcome(future: Future[int]) -> int | str:
@@ -83,3 +96,20 @@ def test_a_call_given_up_while_queued_never_runs(tmp_path: Path) -> None:
     finally:
         pool.shutdown()
     assert not marker.exists()
+
+
+def test_a_finished_call_keeps_nothing_alive() -> None:
+    # a feed's bytes and posts must be freed when its call is done, not at the next full garbage collection
+    pool = LazyProcessPool(2)
+    gc.disable()
+    try:
+        payload = Payload(1000)
+        watched = weakref.ref(payload)
+        future = pool.submit(size_of, payload)
+        assert future.result(timeout=60) == 1000
+        del payload, future
+        assert pool.submit(size_of, Payload(1)).result(timeout=60) == 1  # the pool's threads move on
+        assert watched() is None
+    finally:
+        gc.enable()
+        pool.shutdown()
