@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import functools
 import multiprocessing
 import os
@@ -65,7 +66,8 @@ _WORKER_MODULES = (
 
 
 class LazyProcessPool(Executor):
-    """A process pool started on first use, so a run where everything answers 304 starts no process.
+    """A process pool started on first use (or early, by `start_early`), so a run where everything answers
+    304 starts no process.
 
     A worker that dies (a native parser crashing on hostile bytes, the OOM killer) breaks a
     ProcessPoolExecutor for every call in it and after it. Here the pool is started again for new calls,
@@ -78,6 +80,7 @@ class LazyProcessPool(Executor):
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()  # the pool is swapped from the pool's own result thread
         self._alone: ThreadPoolExecutor | None = None  # runs the calls to try again, one at a time
+        self._closed = False
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         pool, inner = self._submit_shared(fn, args, kwargs)
@@ -89,8 +92,19 @@ class LazyProcessPool(Executor):
         inner.add_done_callback(lambda done: self._settle(outer, done, pool, fn, args, kwargs))
         return outer
 
+    def start_early(self) -> None:
+        """Start the workers now, from a thread, while the run's first requests are in flight. Started by the
+        first call instead, they block the event loop until the forkserver has imported the parsers."""
+        threading.Thread(target=self._start_workers, name="agg-pool-start", daemon=True).start()
+
+    def _start_workers(self) -> None:
+        with contextlib.suppress(RuntimeError):  # the run ended first, and shut the pool down
+            for _ in range(self.workers):
+                self._submit_shared(os.getpid, (), {})  # each call that finds no idle worker starts one
+
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         with self._lock:
+            self._closed = True  # an early start still under way must not start a pool now
             pool, alone = self._pool, self._alone
         if alone is not None:
             alone.shutdown(wait=wait, cancel_futures=cancel_futures)
@@ -101,6 +115,8 @@ class LazyProcessPool(Executor):
         self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> tuple[ProcessPoolExecutor, Future[Any]]:
         with self._lock:
+            if self._closed:
+                raise RuntimeError("the worker pool is shut down")
             if self._pool is None:
                 self._pool = self._start(self.workers)
             pool = self._pool
@@ -145,8 +161,8 @@ class LazyProcessPool(Executor):
 
     def _replace(self, broken: ProcessPoolExecutor) -> None:
         with self._lock:
-            if self._pool is not broken:
-                return  # started again already, by another call of the same break
+            if self._pool is not broken or self._closed:
+                return  # started again already, by another call of the same break; or the run is over
             self._pool = self._start(self.workers)
         broken.shutdown(wait=False)
 
@@ -216,6 +232,8 @@ async def run_fetch(
     settings = config.settings
     workers = settings.workers or (os.cpu_count() or 1)
     pool = LazyProcessPool(workers) if workers > 1 else None
+    if pool is not None and not store.source_names() >= {source.name for source in sources}:
+        pool.start_early()  # a source never fetched before will be parsed; a run of 304s starts no process
     limit = asyncio.Semaphore(max(1, settings.concurrency))
 
     async def one(source: SourceConfig) -> SourceReport:

@@ -545,6 +545,10 @@ class Store:
             for n, u, k, d, lf, ls, le, es, nt, c in rows
         ]
 
+    def source_names(self) -> set[str]:
+        """The names of the sources fetched at least once (whatever the outcome)."""
+        return {name for (name,) in self.conn.execute("SELECT name FROM sources")}
+
     def source_state(self, name: str) -> SourceState | None:
         """What a run needs of a source's earlier runs (no post count: a run asks this once per source)."""
         row = self.conn.execute(

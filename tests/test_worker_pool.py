@@ -12,9 +12,13 @@ from concurrent.futures import CancelledError, Future, wait
 from pathlib import Path
 
 import pytest
+from agg_cli import write_feeds_toml
+from fixture_server import serve
 
+from aggregator.config import load_config
 from aggregator.errors import SourceError, WorkerCrashed
-from aggregator.pipeline import LazyProcessPool
+from aggregator.pipeline import LazyProcessPool, run_fetch
+from aggregator.store import Store
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="kills a worker with a POSIX signal")
 
@@ -113,3 +117,65 @@ def test_a_finished_call_keeps_nothing_alive() -> None:
     finally:
         gc.enable()
         pool.shutdown()
+
+
+RSS = (
+    '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>https://blog.test/</link>'
+    "<item><title>Attention</title><link>https://blog.test/a/</link><description>notes</description></item>"
+    "</channel></rss>"
+)
+
+
+def test_workers_start_early_for_a_new_source_and_never_for_a_run_of_304s(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[LazyProcessPool] = []
+
+    def start_early(pool: LazyProcessPool) -> None:
+        started.append(pool)
+
+    monkeypatch.setattr(LazyProcessPool, "start_early", start_early)
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "feed.xml").write_text(RSS, encoding="utf-8")
+    with serve(tmp_path / "site") as served:
+        config = load_config(write_feeds_toml(tmp_path, {"one": served.url("feed.xml")}, {"workers": 2}))
+        store = Store.open(tmp_path / "agg.db")
+        try:
+            first = asyncio.run(run_fetch(config, store, config.sources))
+            assert [(r.status, r.new) for r in first] == [("new", 1)]
+            assert len(started) == 1  # a source never fetched: its feed will be parsed
+            again = asyncio.run(run_fetch(config, store, config.sources))
+            assert [r.status for r in again] == ["unchanged"]
+            assert len(started) == 1  # every source known: a run of 304s starts no process
+        finally:
+            store.close()
+
+
+def running_workers(pool: LazyProcessPool) -> int:
+    # ProcessPoolExecutor lists its processes nowhere public
+    processes = getattr(pool._pool, "_processes", None) or {}
+    return sum(1 for process in list(processes.values()) if process.is_alive())
+
+
+def test_start_early_starts_the_workers_without_a_call() -> None:
+    pool = LazyProcessPool(2)
+    try:
+        assert running_workers(pool) == 0
+        pool.start_early()
+        deadline = time.monotonic() + 60
+        while running_workers(pool) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert running_workers(pool) == 2
+        assert pool.submit(twice, 3).result(timeout=60) == 6
+    finally:
+        pool.shutdown()
+
+
+def test_an_early_start_after_the_end_of_the_run_starts_nothing() -> None:
+    pool = LazyProcessPool(2)
+    pool.shutdown()
+    pool.start_early()  # its thread finds the pool shut down
+    time.sleep(0.5)
+    assert pool._pool is None
+    with pytest.raises(RuntimeError):
+        pool.submit(twice, 1)
