@@ -140,10 +140,16 @@ class LazyProcessPool(Executor):
             return
         self._replace(pool)
         with self._lock:
-            if self._alone is None:
-                self._alone = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agg-alone")
-            alone = self._alone
-        alone.submit(self._run_alone, outer, fn, args, kwargs)
+            if self._closed:  # a break while the run shuts down: nobody waits for a second try
+                alone = None
+            elif self._alone is None:
+                alone = self._alone = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agg-alone")
+            else:
+                alone = self._alone
+        if alone is None:
+            _copy_outcome(done, outer)
+        else:
+            alone.submit(self._run_alone, outer, fn, args, kwargs)
 
     def _run_alone(
         self, outer: Future[Any], fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]

@@ -6,9 +6,11 @@ import asyncio
 import gc
 import os
 import signal
+import threading
 import time
 import weakref
 from concurrent.futures import CancelledError, Future, wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pytest
@@ -179,3 +181,11 @@ def test_an_early_start_after_the_end_of_the_run_starts_nothing() -> None:
     assert pool._pool is None
     with pytest.raises(RuntimeError):
         pool.submit(twice, 1)
+
+
+def test_a_crash_at_the_end_of_the_run_leaves_nothing_running() -> None:
+    pool = LazyProcessPool(2)
+    future = pool.submit(twice, -1)
+    pool.shutdown()  # the break reaches the pool before or after this: either way the call is settled
+    assert isinstance(future.exception(timeout=60), WorkerCrashed | BrokenProcessPool)
+    assert not [thread for thread in threading.enumerate() if thread.name.startswith("agg-alone")]
