@@ -31,6 +31,8 @@ FORBIDDEN = {
     "export": {"cli", "pipeline", "sources", "http_client", "http_backend"},
     "digest": {"cli", "pipeline", "sources", "http_client"},
     "dedup": {"store", "cli", "pipeline", "sources", "http_client"},
+    # the pool runs whatever it is given: it names the parsers to preload, and imports none of them
+    "workers": {"store", "cli", "pipeline", "sources", "normalize", "http_client", "dom", "sanitize"},
 }
 
 

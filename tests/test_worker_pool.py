@@ -19,8 +19,9 @@ from fixture_server import serve
 
 from aggregator.config import load_config
 from aggregator.errors import SourceError, WorkerCrashed
-from aggregator.pipeline import LazyProcessPool, run_fetch
+from aggregator.pipeline import run_fetch
 from aggregator.store import Store
+from aggregator.workers import LazyProcessPool
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="kills a worker with a POSIX signal")
 

@@ -1,0 +1,172 @@
+"""The worker processes that parse and normalise, off the event loop, on every core.
+
+A ProcessPoolExecutor on the forkserver, started on first use (or early, from a thread), with the parsers
+imported once in the server; a worker that dies costs only the call that killed it.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import functools
+import multiprocessing
+import os
+import threading
+import weakref
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from aggregator.errors import WorkerCrashed
+
+# what the worker functions live in (parsers, extractors, normalising), for the forkserver to preload
+_WORKER_MODULES = (
+    "aggregator.sources.feed",
+    "aggregator.sources.site",
+    "aggregator.sources.hackmd",
+    "aggregator.normalize",
+    "feedparser",
+    "dateutil.parser",  # aggregator.dates imports it on the first date it cannot read itself
+)
+
+
+class LazyProcessPool(Executor):
+    """A process pool started on first use (or early, by `start_early`), so a run where everything answers
+    304 starts no process.
+
+    A worker that dies (a native parser crashing on hostile bytes, the OOM killer) breaks a
+    ProcessPoolExecutor for every call in it and after it. Here the pool is started again for new calls,
+    and each call the break caught is run once more alone, in a process of its own, one at a time: the
+    call that dies there fails with WorkerCrashed, and the others get their results.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()  # the pool is swapped from the pool's own result thread
+        self._alone: ThreadPoolExecutor | None = None  # runs the calls to try again, one at a time
+        self._closed = False
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        pool, inner = self._submit_shared(fn, args, kwargs)
+        outer: Future[Any] = Future()
+        # a caller that gives up (a source's deadline) cancels the call while it still waits in the queue; a
+        # weak reference, or the two futures would hold each other (and the call's bytes and result) until
+        # a full garbage collection: 50 MB more at the peak of a cold run of 1,000 feeds
+        outer.add_done_callback(functools.partial(_cancel_waiting, weakref.ref(inner)))
+        inner.add_done_callback(lambda done: self._settle(outer, done, pool, fn, args, kwargs))
+        return outer
+
+    def start_early(self) -> None:
+        """Start the workers now, from a thread, while the run's first requests are in flight. Started by the
+        first call instead, they block the event loop until the forkserver has imported the parsers."""
+        threading.Thread(target=self._start_workers, name="agg-pool-start", daemon=True).start()
+
+    def _start_workers(self) -> None:
+        with contextlib.suppress(RuntimeError):  # the run ended first, and shut the pool down
+            for _ in range(self.workers):
+                self._submit_shared(os.getpid, (), {})  # each call that finds no idle worker starts one
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._lock:
+            self._closed = True  # an early start still under way must not start a pool now
+            pool, alone = self._pool, self._alone
+        if alone is not None:
+            alone.shutdown(wait=wait, cancel_futures=cancel_futures)
+        if pool is not None:
+            pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+    def _submit_shared(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[ProcessPoolExecutor, Future[Any]]:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the worker pool is shut down")
+            if self._pool is None:
+                self._pool = self._start(self.workers)
+            pool = self._pool
+        try:
+            return pool, pool.submit(fn, *args, **kwargs)
+        except BrokenProcessPool:  # broken by a call whose result has not been handled yet
+            self._replace(pool)
+            return self._submit_shared(fn, args, kwargs)
+
+    def _settle(
+        self,
+        outer: Future[Any],
+        done: Future[Any],
+        pool: ProcessPoolExecutor,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> None:
+        if done.cancelled() or not isinstance(done.exception(), BrokenProcessPool):
+            _copy_outcome(done, outer)
+            return
+        self._replace(pool)
+        with self._lock:
+            if self._closed:  # a break while the run shuts down: nobody waits for a second try
+                alone = None
+            elif self._alone is None:
+                alone = self._alone = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agg-alone")
+            else:
+                alone = self._alone
+        if alone is None:
+            _copy_outcome(done, outer)
+        else:
+            alone.submit(self._run_alone, outer, fn, args, kwargs)
+
+    def _run_alone(
+        self, outer: Future[Any], fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
+        if outer.cancelled():
+            return
+        pool = self._start(1)
+        try:
+            done = pool.submit(fn, *args, **kwargs)
+            concurrent.futures.wait([done])
+        finally:
+            pool.shutdown(wait=True)
+        crashed = not done.cancelled() and isinstance(done.exception(), BrokenProcessPool)
+        _copy_outcome(_failed(WorkerCrashed()) if crashed else done, outer)
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is not broken or self._closed:
+                return  # started again already, by another call of the same break; or the run is over
+            self._pool = self._start(self.workers)
+        broken.shutdown(wait=False)
+
+    @staticmethod
+    def _start(workers: int) -> ProcessPoolExecutor:
+        # forkserver: workers fork from a clean process, not from one running an event loop and sockets
+        context = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
+        if os.name == "posix":
+            # the parsers are imported once, in the server, and every worker forks with them loaded
+            context.set_forkserver_preload(list(_WORKER_MODULES))
+        return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+
+def _cancel_waiting(waiting: weakref.ref[Future[Any]], settled: Future[Any]) -> None:
+    call = waiting()
+    if settled.cancelled() and call is not None:
+        call.cancel()
+
+
+def _failed(error: BaseException) -> Future[Any]:
+    future: Future[Any] = Future()
+    future.set_exception(error)
+    return future
+
+
+def _copy_outcome(done: Future[Any], outer: Future[Any]) -> None:
+    try:
+        if done.cancelled():
+            outer.cancel()
+        elif (error := done.exception()) is not None:
+            outer.set_exception(error)
+        else:
+            outer.set_result(done.result())
+    except concurrent.futures.InvalidStateError:
+        pass  # the caller gave up on it meanwhile
