@@ -346,4 +346,5 @@ def test_a_run_of_304s_loads_no_parser(tmp_path: Path, site: Served) -> None:
     # sqlite-utils builds the schema: a store already at the latest version is read and written in plain SQL
     unused = {"feedparser", "nh3", "aggregator.normalize", "aggregator.stories", "pydantic", "sqlite_utils"}
     unused |= {"click", "pygments", "rich"}  # httpx's own command-line client; a bar only on a terminal
+    unused |= {"selectolax", "aggregator.dom", "aggregator.sources.feed_xml"}  # the other readers, as feedparser
     assert not imported & unused

@@ -10,16 +10,17 @@ import calendar
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aggregator.dates import parse_date
-from aggregator.dom import html_to_text
 from aggregator.encoding import decode_bytes
 from aggregator.errors import ParseError
 from aggregator.models import Post, RawPost, SourceOutput
 from aggregator.sources.base import SourceContext
-from aggregator.sources.feed_xml import FeedDocument, read_simple_feed
 from aggregator.urls import is_http_url, resolve
+
+if TYPE_CHECKING:
+    from aggregator.sources.feed_xml import FeedDocument
 
 FEED_ACCEPT = (
     "application/atom+xml, application/rss+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
@@ -74,6 +75,9 @@ def parse_feed(content: bytes, headers: dict[str, str], url: str) -> ParsedFeed:
         raise ParseError(f"not a feed: the server sent {mime}")
     if not content.strip():
         raise ParseError("not a feed: the response is empty")
+    # the readers are imported here, as feedparser is: a run where every feed answers 304 parses none
+    from aggregator.sources.feed_xml import read_simple_feed
+
     content, headers = as_utf8(content, headers)
     content = _OUT_OF_RANGE_REFERENCE.sub(_replace_reference, content)
     document = read_simple_feed(content, url) or _read_with_feedparser(content, headers, url)
@@ -100,6 +104,8 @@ def parse_feed(content: bytes, headers: dict[str, str], url: str) -> ParsedFeed:
 def _read_with_feedparser(content: bytes, headers: dict[str, str], url: str) -> FeedDocument:
     """Any feed, malformed ones too; feedparser gets the bytes and headers, never the URL to fetch."""
     import feedparser  # here, not at the top: a run where every feed answers 304 never parses one
+
+    from aggregator.sources.feed_xml import FeedDocument
 
     headers["content-location"] = url  # the base for relative links
     try:
@@ -155,8 +161,11 @@ def _plain(value: str | None) -> str | None:
     """Titles may carry markup or entities: keep only their text."""
     if value is None:
         return None
-    text = html_to_text(value) if ("<" in value or "&" in value) else " ".join(value.split())
-    return text or None
+    if "<" not in value and "&" not in value:
+        return " ".join(value.split()) or None
+    from aggregator.dom import html_to_text  # markup is rare in a title: selectolax stays out of most runs
+
+    return html_to_text(value) or None
 
 
 def _author(data: Any) -> str | None:
@@ -189,6 +198,8 @@ def _entry_to_post(
         return None
     content, summary = _entry_bodies(entry)
     if not title:
+        from aggregator.dom import html_to_text
+
         text = html_to_text(content or summary or "")
         title = text[:80].split("\n")[0] if text else link
         warnings.append(f"entry #{index} ({link}) has no title: used {title!r}")
