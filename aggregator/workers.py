@@ -101,21 +101,22 @@ class LazyProcessPool(Executor):
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
     ) -> None:
-        if done.cancelled() or not isinstance(done.exception(), BrokenProcessPool):
+        if not _broke(done):
             _copy_outcome(done, outer)
             return
         self._replace(pool)
-        with self._lock:
-            if self._closed:  # a break while the run shuts down: nobody waits for a second try
-                alone = None
-            elif self._alone is None:
-                alone = self._alone = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agg-alone")
-            else:
-                alone = self._alone
-        if alone is None:
+        alone = self._alone_runner()
+        if alone is None:  # a break while the run shuts down: nobody waits for a second try
             _copy_outcome(done, outer)
         else:
             alone.submit(self._run_alone, outer, fn, args, kwargs)
+
+    def _alone_runner(self) -> ThreadPoolExecutor | None:
+        """The thread that runs second tries one at a time, started at the first break; None once shut down."""
+        with self._lock:
+            if self._alone is None and not self._closed:
+                self._alone = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agg-alone")
+            return None if self._closed else self._alone
 
     def _run_alone(
         self, outer: Future[Any], fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -128,8 +129,7 @@ class LazyProcessPool(Executor):
             concurrent.futures.wait([done])
         finally:
             pool.shutdown(wait=True)
-        crashed = not done.cancelled() and isinstance(done.exception(), BrokenProcessPool)
-        _copy_outcome(_failed(WorkerCrashed()) if crashed else done, outer)
+        _copy_outcome(done, outer, error=WorkerCrashed() if _broke(done) else None)
 
     def _replace(self, broken: ProcessPoolExecutor) -> None:
         with self._lock:
@@ -154,17 +154,17 @@ def _cancel_waiting(waiting: weakref.ref[Future[Any]], settled: Future[Any]) -> 
         call.cancel()
 
 
-def _failed(error: BaseException) -> Future[Any]:
-    future: Future[Any] = Future()
-    future.set_exception(error)
-    return future
+def _broke(done: Future[Any]) -> bool:
+    """Whether the call's pool broke under it (a worker died), rather than the call returning or raising."""
+    return not done.cancelled() and isinstance(done.exception(), BrokenProcessPool)
 
 
-def _copy_outcome(done: Future[Any], outer: Future[Any]) -> None:
+def _copy_outcome(done: Future[Any], outer: Future[Any], *, error: BaseException | None = None) -> None:
+    """Settle `outer` as `done` ended, or with `error` instead."""
     try:
-        if done.cancelled():
+        if error is None and done.cancelled():
             outer.cancel()
-        elif (error := done.exception()) is not None:
+        elif (error := error or done.exception()) is not None:
             outer.set_exception(error)
         else:
             outer.set_result(done.result())
