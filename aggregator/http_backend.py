@@ -1,9 +1,15 @@
-"""httpcore's sockets on asyncio's own transports. The only module that imports httpcore.
+"""HTTP/1.1 connections on asyncio's own transports, h11 speaking the protocol. The only module that imports h11.
 
-httpcore runs on asyncio through anyio, which wraps every socket read and write in a cancel scope with
-its own timer and exception mapping: a quarter of the CPU of a conditional GET (a run of 1,000 feeds
-that all answer 304). This backend reads from a protocol's buffer, waits on a future only when the buffer
-is empty, and raises the same httpcore exceptions anyio's backend does (ConnectError, ReadTimeout, ...).
+httpx's own engine, httpcore, runs on asyncio through anyio: the locks, events and cancel scopes it takes
+around every request were two thirds of the CPU of a conditional GET (a run of 1,000 feeds that all
+answer 304), and importing it took 47 ms and 108 modules. agg needs none of what they are for:
+- its client already limits requests per host and in all, so a request here never waits for a connection;
+- nothing here awaits while giving a connection back or closing it, so a cancelled request can never
+  leave a connection half returned.
+
+`Pool.request` sends a request and returns an `Answer` once the status line and headers are in; the body
+is read by iterating it, and `Answer.close()` keeps the connection for the next request to that origin,
+or closes it. Failures are `NetworkError`s with one readable line.
 """
 
 from __future__ import annotations
@@ -12,63 +18,277 @@ import asyncio
 import select
 import socket
 import ssl
-from collections.abc import Iterable
-from typing import Any, Literal
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 
-import httpcore
+import h11
 
-_SocketOption = tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
-# httpcore's names for what an asyncio transport calls otherwise
-_TRANSPORT_INFO = {"ssl_object": "ssl_object", "client_addr": "sockname", "server_addr": "peername", "socket": "socket"}
+Origin = tuple[str, str, int]  # scheme, host (ASCII, IDNA-encoded), port
+
+_MAX_HEAD = 100 * 1024  # a status line and headers longer than this are refused (httpcore's limit too)
 _HIGH_WATER = 256 * 1024  # bytes buffered before the socket stops being read (the body is read as it comes)
 
 
-def connection_pool(
-    ssl_context: ssl.SSLContext | None, connections: int, keepalive: float
-) -> httpcore.AsyncConnectionPool:
-    """An HTTP/1.1 connection pool of at most `connections` sockets, on this backend (`ssl_context` for https)."""
-    return httpcore.AsyncConnectionPool(
-        ssl_context=ssl_context,
-        max_connections=connections,
-        max_keepalive_connections=connections,
-        keepalive_expiry=keepalive,
-        network_backend=AsyncioBackend(),
-    )
+class NetworkError(Exception):
+    """A request that failed on the way; the message is one readable line."""
 
 
-class AsyncioBackend(httpcore.AsyncNetworkBackend):
-    """TCP connections opened with `loop.create_connection`, TLS with `loop.start_tls` (agg opens no Unix
-    sockets: httpcore's base class refuses them)."""
+class ConnectError(NetworkError):
+    pass
 
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[_SocketOption] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
+
+class ConnectTimeout(ConnectError):
+    pass
+
+
+class ReadError(NetworkError):
+    pass
+
+
+class ReadTimeout(ReadError):
+    pass
+
+
+class ProtocolError(NetworkError):
+    """The server's answer is not HTTP/1.1 (or agg's request was refused by h11 before it left)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    connect: float | None  # to open the connection, TLS handshake included
+    read: float | None  # for each wait on the server
+
+
+class Pool:
+    """Kept-alive connections, at most `per_host` of them per origin, for the `keep_hosts` origins used last.
+
+    An idle connection older than `keepalive` seconds, or one the server has hung up or written to
+    meanwhile, is closed instead of reused. `ssl_context` is asked for once per https connection.
+    """
+
+    def __init__(
+        self, *, per_host: int, keep_hosts: int, keepalive: float, ssl_context: Callable[[], ssl.SSLContext]
+    ) -> None:
+        self._per_host = per_host
+        self._keep_hosts = keep_hosts
+        self._keepalive = keepalive
+        self._ssl_context = ssl_context
+        self._idle: OrderedDict[Origin, list[_Connection]] = OrderedDict()  # least recently used first
+        self._open: set[_Connection] = set()
+
+    async def request(
+        self, origin: Origin, method: bytes, target: bytes, headers: list[tuple[bytes, bytes]], timeouts: Timeouts
+    ) -> Answer:
+        """Send a request without a body; return once the answer's head is in."""
+        try:
+            head = h11.Request(method=method, target=target, headers=headers)
+        except h11.LocalProtocolError as e:
+            raise ProtocolError(f"request not sent: {e}") from None
+        connection = self._take_idle(origin)
+        if connection is not None:
+            try:
+                return await connection.exchange(self, head, timeouts)
+            except (ReadError, ProtocolError) as error:
+                if isinstance(error, ReadTimeout) or connection.received:
+                    raise
+                # the server closed the idle connection as the request went out: a GET is safe to send again
+        connection = await self._connect(origin, timeouts.connect)
+        return await connection.exchange(self, head, timeouts)
+
+    def _take_idle(self, origin: Origin) -> _Connection | None:
+        connections = self._idle.get(origin)
+        now = time.monotonic()
+        while connections:
+            connection = connections.pop()  # the most recently used: the least likely to be expired
+            if not connections:
+                del self._idle[origin]
+            if connection.reusable(now - self._keepalive):
+                return connection
+            connection.close()
+        return None
+
+    async def _connect(self, origin: Origin, seconds: float | None) -> _Connection:
+        scheme, host, port = origin
+        context = self._ssl_context() if scheme == "https" else None
         loop = asyncio.get_running_loop()
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(seconds):
                 transport, protocol = await loop.create_connection(
-                    lambda: _Buffered(loop), host, port, local_addr=(local_address, 0) if local_address else None
+                    lambda: _Buffered(loop), host, port, ssl=context, server_hostname=host if context else None
                 )
         except TimeoutError:
-            raise httpcore.ConnectTimeout(f"connecting to {host}:{port} timed out") from None
-        except OSError as e:
-            raise httpcore.ConnectError(str(e) or type(e).__name__) from e
-        sock = transport.get_extra_info("socket")
-        for option in socket_options or ():  # asyncio already sets TCP_NODELAY
-            sock.setsockopt(*option)
-        return _Stream(transport, protocol)
+            raise ConnectTimeout(f"connecting to {host}:{port} timed out") from None
+        except OSError as e:  # ssl.SSLError is an OSError: a refused certificate lands here too
+            raise ConnectError(str(e) or type(e).__name__) from None
+        assert isinstance(transport, asyncio.Transport)
+        connection = _Connection(origin, transport, protocol, self._open)
+        self._open.add(connection)
+        return connection
 
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
+    def give_back(self, connection: _Connection) -> None:
+        """Keep a connection whose last exchange ended cleanly; close the origins used longest ago."""
+        connection.idle_since = time.monotonic()
+        connections = self._idle.pop(connection.origin, [])
+        self._idle[connection.origin] = connections  # now the most recently used
+        if len(connections) >= self._per_host:
+            connection.close()
+        else:
+            connections.append(connection)
+        expired = connection.idle_since - self._keepalive
+        while self._idle:
+            oldest = next(iter(self._idle))
+            if len(self._idle) <= self._keep_hosts and self._idle[oldest][-1].idle_since >= expired:
+                break
+            for stale in self._idle.pop(oldest):
+                stale.close()
+
+    def close(self) -> None:
+        """Close every connection, idle or still answering."""
+        self._idle.clear()
+        for connection in list(self._open):
+            connection.close()
+
+
+class Answer:
+    """A response whose head is in: `status`, `reason`, `headers` (names as sent); iterate it for the body."""
+
+    def __init__(self, pool: Pool, connection: _Connection, head: h11.Response, read_seconds: float | None) -> None:
+        self.status = head.status_code
+        self.reason = head.reason
+        self.headers: list[tuple[bytes, bytes]] = list(head.headers.raw_items())
+        self._pool = pool
+        self._connection: _Connection | None = connection
+        self._read_seconds = read_seconds
+        self._complete = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        connection = self._connection
+        if connection is None:
+            return
+        while not self._complete:
+            event = await connection.next_event(self._read_seconds)
+            if type(event) is h11.Data:
+                yield bytes(event.data)
+            elif type(event) is h11.EndOfMessage:
+                self._complete = True
+            else:
+                raise ProtocolError(f"unexpected {type(event).__name__} in a response body")
+
+    def close(self) -> None:
+        """Give the connection back if the body has been read to its end (or already sits in the buffer, as
+        a 304's or a short error page's does), else close it. Never waits."""
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        if not self._complete:
+            self._complete = connection.finish_from_buffer()
+        state = connection.h11
+        if self._complete and state.our_state is h11.DONE and state.their_state is h11.DONE:
+            state.start_next_cycle()
+            self._pool.give_back(connection)
+        else:
+            connection.close()
+
+
+class _Connection:
+    __slots__ = ("_open", "h11", "idle_since", "origin", "protocol", "received", "transport")
+
+    def __init__(self, origin: Origin, transport: asyncio.Transport, protocol: _Buffered, open_: set[_Connection]):
+        self.origin = origin
+        self.transport = transport
+        self.protocol = protocol
+        self.h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=_MAX_HEAD)
+        self.idle_since = 0.0
+        self.received = False  # whether this exchange has had a byte from the server yet
+        self._open = open_
+
+    def reusable(self, fresh_after: float) -> bool:
+        protocol = self.protocol
+        if self.idle_since < fresh_after or protocol.buffer or protocol.ended or self.transport.is_closing():
+            return False
+        # an idle keep-alive connection with data or an end waiting is one the server has given up on
+        return not self.h11.trailing_data[0] and not _readable(self.transport.get_extra_info("socket"))
+
+    async def exchange(self, pool: Pool, head: h11.Request, timeouts: Timeouts) -> Answer:
+        try:
+            self.received = False
+            if self.protocol.ended or self.transport.is_closing():
+                raise ReadError(str(self.protocol.error or "the connection is closed"))
+            try:
+                data = (self.h11.send(head) or b"") + (self.h11.send(h11.EndOfMessage()) or b"")
+            except h11.LocalProtocolError as e:
+                raise ProtocolError(f"request not sent: {e}") from None
+            self.transport.write(data)  # a request without a body always fits the transport's buffer
+            while True:
+                event = await self.next_event(timeouts.read)
+                if type(event) is h11.Response:
+                    return Answer(pool, self, event, timeouts.read)
+                if type(event) is not h11.InformationalResponse:  # a 100 Continue or 103 Early Hints: skipped
+                    raise ProtocolError(f"unexpected {type(event).__name__} instead of a response")
+        except BaseException:
+            self.close()
+            raise
+
+    async def next_event(self, read_seconds: float | None) -> h11.Event | type[h11.PAUSED]:
+        while True:
+            try:
+                event = self.h11.next_event()
+            except h11.RemoteProtocolError as e:
+                raise ProtocolError(str(e) or "the answer is not HTTP/1.1") from None
+            if event is not h11.NEED_DATA:
+                return event  # type: ignore[return-value]  # h11's stubs do not narrow on `is not`
+            data = await self._read(read_seconds)
+            if not data and self.h11.their_state is h11.SEND_RESPONSE:
+                raise ProtocolError("the server closed the connection without answering")
+            self.h11.receive_data(data)
+
+    def finish_from_buffer(self) -> bool:
+        """Read the rest of the body from what has already arrived, without waiting; whether it ended."""
+        if self.protocol.buffer:
+            self.h11.receive_data(self._take_buffer())  # never b"": to h11 that means the connection ended
+        try:
+            while (event := self.h11.next_event()) is not h11.NEED_DATA:
+                if type(event) is h11.EndOfMessage:
+                    return True
+                if type(event) is not h11.Data:
+                    return False
+        except h11.RemoteProtocolError:
+            return False
+        return False
+
+    async def _read(self, seconds: float | None) -> bytes:
+        protocol = self.protocol
+        if not protocol.buffer and not protocol.ended:
+            try:
+                async with asyncio.timeout(seconds):
+                    await protocol.received_more()
+            except TimeoutError:
+                raise ReadTimeout("the server sent nothing in time") from None
+        if protocol.buffer:
+            self.received = True
+            return self._take_buffer()
+        if protocol.error is not None:
+            raise ReadError(str(protocol.error) or type(protocol.error).__name__)
+        return b""  # the end of the stream
+
+    def _take_buffer(self) -> bytes:
+        protocol = self.protocol
+        data = bytes(protocol.buffer)
+        protocol.buffer.clear()
+        if protocol.reading_paused:
+            protocol.reading_paused = False
+            self.transport.resume_reading()
+        return data
+
+    def close(self) -> None:
+        self._open.discard(self)
+        self.transport.close()
 
 
 class _Buffered(asyncio.Protocol):
-    """What a connection has received, and whether it has ended; read by `_Stream`."""
+    """What a connection has received, and whether it has ended; read by `_Connection`."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
@@ -77,8 +297,7 @@ class _Buffered(asyncio.Protocol):
         self.ended = False  # EOF, or the connection was lost
         self.error: BaseException | None = None
         self.reading_paused = False
-        self.writing_paused = False
-        self._waiters: dict[str, asyncio.Future[None]] = {}
+        self._waiter: asyncio.Future[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -89,112 +308,29 @@ class _Buffered(asyncio.Protocol):
         if len(self.buffer) >= _HIGH_WATER and self.transport is not None and not self.reading_paused:
             self.transport.pause_reading()
             self.reading_paused = True
-        _wake(self._waiters.get("data"))
+        self._wake()
 
     def eof_received(self) -> bool:
         self.ended = True
-        _wake(self._waiters.get("data"))
+        self._wake()
         return False  # close the transport: HTTP/1.1 never writes after the server has finished
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.ended = True
         self.error = exc
-        _wake(self._waiters.get("data"))
-        _wake(self._waiters.get("drained"))
+        self._wake()
 
-    def pause_writing(self) -> None:
-        self.writing_paused = True
-
-    def resume_writing(self) -> None:
-        self.writing_paused = False
-        _wake(self._waiters.get("drained"))
-
-    async def until(self, event: Literal["data", "drained"]) -> None:
-        """Wait until something was received ("data") or writes are taken again ("drained"), or the end."""
-        waiter = self._waiters[event] = self.loop.create_future()
+    async def received_more(self) -> None:
+        """Wait until something is received, or the end."""
+        waiter = self._waiter = self.loop.create_future()
         try:
             await waiter
         finally:
-            del self._waiters[event]
+            self._waiter = None
 
-
-def _wake(waiter: asyncio.Future[None] | None) -> None:
-    if waiter is not None and not waiter.done():
-        waiter.set_result(None)
-
-
-class _Stream(httpcore.AsyncNetworkStream):
-    def __init__(self, transport: asyncio.Transport, protocol: _Buffered) -> None:
-        self._transport = transport
-        self._protocol = protocol
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        protocol = self._protocol
-        if not protocol.buffer and not protocol.ended:
-            try:
-                async with asyncio.timeout(timeout):
-                    await protocol.until("data")
-            except TimeoutError:
-                raise httpcore.ReadTimeout("the server sent nothing in time") from None
-        if protocol.buffer:
-            data = bytes(protocol.buffer[:max_bytes])
-            del protocol.buffer[:max_bytes]
-            if protocol.reading_paused and len(protocol.buffer) < _HIGH_WATER // 4:
-                protocol.reading_paused = False
-                self._transport.resume_reading()
-            return data
-        if protocol.error is not None:
-            raise httpcore.ReadError(str(protocol.error) or type(protocol.error).__name__)
-        return b""  # the end of the stream, as a socket's recv() says it
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        if not buffer:
-            return
-        protocol = self._protocol
-        if protocol.ended or self._transport.is_closing():
-            raise httpcore.WriteError(str(protocol.error or "the connection is closed"))
-        self._transport.write(buffer)
-        if protocol.writing_paused:
-            try:
-                async with asyncio.timeout(timeout):
-                    await protocol.until("drained")
-            except TimeoutError:
-                raise httpcore.WriteTimeout("the server took nothing in time") from None
-            if protocol.error is not None:
-                raise httpcore.WriteError(str(protocol.error))
-
-    async def aclose(self) -> None:
-        self._transport.close()
-
-    async def start_tls(
-        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
-    ) -> httpcore.AsyncNetworkStream:
-        loop = self._protocol.loop
-        try:
-            async with asyncio.timeout(timeout):
-                transport = await loop.start_tls(
-                    self._transport, self._protocol, ssl_context, server_hostname=server_hostname
-                )
-        except TimeoutError:
-            self._transport.close()
-            raise httpcore.ConnectTimeout("the TLS handshake timed out") from None
-        except (OSError, ssl.SSLError) as e:  # ssl.SSLError is an OSError; named for the reader
-            self._transport.close()
-            raise httpcore.ConnectError(str(e) or type(e).__name__) from e
-        if transport is None:  # the connection closed during the handshake
-            raise httpcore.ConnectError("the connection closed during the TLS handshake")
-        assert isinstance(transport, asyncio.Transport)
-        self._protocol.transport = transport  # start_tls does not call connection_made again
-        return _Stream(transport, self._protocol)
-
-    def get_extra_info(self, info: str) -> Any:
-        if info in _TRANSPORT_INFO:
-            return self._transport.get_extra_info(_TRANSPORT_INFO[info])
-        if info == "is_readable":
-            # an idle keep-alive connection with data or an end waiting is one the server has given up on
-            protocol = self._protocol
-            return bool(protocol.buffer) or protocol.ended or _readable(self._transport.get_extra_info("socket"))
-        return None
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
 
 def _readable(sock: socket.socket | None) -> bool:

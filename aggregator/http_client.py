@@ -9,17 +9,16 @@ decompression, a redirect limit, http/https only). Failures become `FetchError` 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import hashlib
 import random
 import ssl
 import sys
-from collections import Counter, OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Any
 from urllib.parse import urlsplit
 
 # httpx's __init__ loads its optional command-line client whenever click is installed (sqlite-utils needs
@@ -31,7 +30,17 @@ import httpx
 from aggregator.config import Settings
 from aggregator.encoding import decode_bytes
 from aggregator.errors import FetchError
-from aggregator.http_backend import connection_pool
+from aggregator.http_backend import (
+    Answer,
+    ConnectError,
+    ConnectTimeout,
+    NetworkError,
+    Pool,
+    ProtocolError,
+    ReadError,
+    ReadTimeout,
+    Timeouts,
+)
 from aggregator.models import Validator
 from aggregator.urls import resolve
 
@@ -80,7 +89,7 @@ class HttpClient:
         # requests go straight to an httpx transport: redirects, retries, limits and the deadline are done
         # here, and httpx.AsyncClient's layers over a transport (auth, redirects, a cookie jar, event hooks)
         # cost a quarter of the CPU of a conditional GET while doing nothing agg needs
-        self._transport = transport or _HostPools(max(1, settings.per_host), keep=max(1, settings.concurrency))
+        self._transport = transport or _Transport(max(1, settings.per_host), keep=max(1, settings.concurrency))
         self._headers = {"User-Agent": settings.user_agent, "Accept": "*/*", "Accept-Encoding": "gzip, deflate"}
         self._extensions = {"timeout": httpx.Timeout(settings.timeout, connect=settings.timeout).as_dict()}
 
@@ -213,94 +222,67 @@ class HttpClient:
         await self._transport.aclose()
 
 
-class _HostPools(httpx.AsyncBaseTransport):
-    """A keep-alive connection pool per host, the most recently used `keep` of them kept open.
-
-    httpcore checks every connection of a pool, and every waiting request, each time a request starts or
-    ends: one pool shared by all hosts (16 connections) cost 1.7 s of CPU in a run of 1,000 feeds. A
-    host's own pool holds at most `per_host` connections. Pools past `keep` are closed once idle, so a
-    run over many hosts never holds more than `keep` x `per_host` idle sockets.
-    """
+class _Transport(httpx.AsyncBaseTransport):
+    """httpx's requests and responses over `http_backend.Pool`, its failures as httpx's exceptions."""
 
     def __init__(self, per_host: int, keep: int) -> None:
-        self._per_host = per_host
-        self._keep = keep
-        self._contexts: dict[bool, ssl.SSLContext] = {}  # by "is https": each built once, for all pools
-        self._pools: OrderedDict[tuple[bytes, bytes, int | None], httpx.AsyncHTTPTransport] = OrderedDict()
-        self._busy: Counter[tuple[bytes, bytes, int | None]] = Counter()
-        self._closing: set[httpx.AsyncHTTPTransport] = set()
+        self._context: ssl.SSLContext | None = None
+        self._pool = Pool(per_host=per_host, keep_hosts=keep, keepalive=_KEEPALIVE_SECONDS, ssl_context=self._ssl)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        key = (request.url.raw_scheme, request.url.raw_host, request.url.port)
-        pool = self._pools.pop(key, None)
-        if pool is None:
-            https = key[0] == b"https"
-            context = self._context(https)
-            # httpx maps its requests and errors to httpcore's, but takes no network backend: the pool it
-            # builds is replaced by one on asyncio's transports
-            pool = httpx.AsyncHTTPTransport(verify=context, trust_env=False)
-            pool._pool = connection_pool(context if https else None, self._per_host, _KEEPALIVE_SECONDS)
-        self._pools[key] = pool  # most recently used last
-        self._busy[key] += 1
-        try:
-            response = await pool.handle_async_request(request)
-        except BaseException:
-            await self._release(key)
-            raise
-        response.stream = _Released(response.stream, lambda: self._release(key))
-        return response
+        url = request.url
+        origin = (url.scheme, url.raw_host.decode("ascii"), url.port or _DEFAULT_PORTS[url.scheme])
+        timeouts = request.extensions.get("timeout", {})
+        with _as_httpx_errors():
+            answer = await self._pool.request(
+                origin, request.method.encode(), url.raw_path, request.headers.raw,
+                Timeouts(connect=timeouts.get("connect"), read=timeouts.get("read")),
+            )  # fmt: skip
+        return httpx.Response(
+            answer.status,
+            headers=answer.headers,
+            stream=_Body(answer),
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": answer.reason},
+        )
 
-    def _context(self, https: bool) -> ssl.SSLContext:
-        """certifi's CAs for https, as httpx.AsyncClient had (loading them costs 18 ms, so a plain-http run never
-        does); for plain http, a bare context httpx's transport asks for and never uses."""
-        if https not in self._contexts:
-            built = httpx.create_ssl_context(trust_env=False) if https else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            self._contexts[https] = built
-        return self._contexts[https]
-
-    async def _release(self, key: tuple[bytes, bytes, int | None]) -> None:
-        self._busy[key] -= 1
-        if self._busy[key] <= 0:
-            del self._busy[key]
-        # taken out before any await, so another response closing meanwhile cannot take them too; kept in
-        # _closing until closed, so a cancellation between two closes leaves them to aclose()
-        excess, stale = len(self._pools) - self._keep, []
-        for old in list(self._pools):  # least recently used first
-            if excess <= 0:
-                break
-            if old not in self._busy:
-                stale.append(self._pools.pop(old))
-                excess -= 1
-        self._closing.update(stale)
-        for pool in stale:
-            await pool.aclose()
-            self._closing.discard(pool)
+    def _ssl(self) -> ssl.SSLContext:
+        """certifi's CAs, as httpx.AsyncClient has them; loaded on the first https connection (it costs 18 ms)."""
+        if self._context is None:
+            self._context = httpx.create_ssl_context(trust_env=False)
+        return self._context
 
     async def aclose(self) -> None:
-        pools, self._pools = [*self._closing, *self._pools.values()], OrderedDict()
-        self._closing = set()
-        for pool in pools:
-            await pool.aclose()
+        self._pool.close()
 
 
-class _Released(httpx.AsyncByteStream):
-    """A response body that tells its pool when it is closed."""
-
-    def __init__(self, stream: Any, on_close: Callable[[], Awaitable[None]]) -> None:
-        self._stream = stream
-        self._on_close: Callable[[], Awaitable[None]] | None = on_close
+class _Body(httpx.AsyncByteStream):
+    def __init__(self, answer: Answer) -> None:
+        self._answer = answer
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._stream:
-            yield chunk
+        with _as_httpx_errors():
+            async for chunk in self._answer:
+                yield chunk
 
     async def aclose(self) -> None:
-        try:
-            await self._stream.aclose()
-        finally:
-            if self._on_close is not None:
-                on_close, self._on_close = self._on_close, None
-                await on_close()
+        self._answer.close()
+
+
+_HTTPX_ERRORS: dict[type[NetworkError], type[httpx.TransportError]] = {
+    ConnectTimeout: httpx.ConnectTimeout,
+    ConnectError: httpx.ConnectError,
+    ReadTimeout: httpx.ReadTimeout,
+    ReadError: httpx.ReadError,
+    ProtocolError: httpx.RemoteProtocolError,
+}
+
+
+@contextlib.contextmanager
+def _as_httpx_errors() -> Iterator[None]:
+    try:
+        yield
+    except NetworkError as e:
+        raise _HTTPX_ERRORS.get(type(e), httpx.TransportError)(str(e)) from None
 
 
 async def _drain(response: httpx.Response, deadline: asyncio.Timeout) -> None:

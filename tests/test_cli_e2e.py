@@ -347,4 +347,5 @@ def test_a_run_of_304s_loads_no_parser(tmp_path: Path, site: Served) -> None:
     unused = {"feedparser", "nh3", "aggregator.normalize", "aggregator.stories", "pydantic", "sqlite_utils"}
     unused |= {"click", "pygments", "rich"}  # httpx's own command-line client; a bar only on a terminal
     unused |= {"selectolax", "aggregator.dom", "aggregator.sources.feed_xml"}  # the other readers, as feedparser
+    unused |= {"httpcore", "anyio", "sniffio"}  # httpx's engine: http_backend speaks HTTP/1.1 with h11 alone
     assert not imported & unused
