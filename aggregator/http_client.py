@@ -198,7 +198,9 @@ class HttpClient:
         response.request = request
         try:
             response_headers = {k.lower(): v for k, v in response.headers.items()}
-            if response.status_code in _REDIRECTS or response.status_code == 304 or response.status_code >= 400:
+            if response.status_code == 304:
+                return 304, response_headers, b""  # never a body: closing gives the connection back
+            if response.status_code in _REDIRECTS or response.status_code >= 400:
                 await _drain(response, deadline)
                 return response.status_code, response_headers, b""
             declared = response_headers.get("content-length", "")
@@ -286,12 +288,12 @@ def _as_httpx_errors() -> Iterator[None]:
 
 
 async def _drain(response: httpx.Response, deadline: asyncio.Timeout) -> None:
-    """Read a body nobody wants (a 304's, a short error page's) so the connection goes back to the pool;
+    """Read a body nobody wants (a redirect's, a short error page's) so the connection goes back to the pool;
     a long, unsized or slow one is left, and the connection closes with the response instead.
 
     Never past the request's deadline: the answer is already had, and must not become a timeout."""
     declared = response.headers.get("content-length", "")
-    if response.status_code != 304 and not (declared.isdigit() and int(declared) <= _DRAIN_BYTES):
+    if not (declared.isdigit() and int(declared) <= _DRAIN_BYTES):
         return
     expiry = deadline.when()
     seconds = _DRAIN_SECONDS if expiry is None else min(_DRAIN_SECONDS, expiry - asyncio.get_running_loop().time())
