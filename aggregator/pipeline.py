@@ -22,13 +22,14 @@ from aggregator.http_client import HttpClient
 from aggregator.robots import RobotsCache
 from aggregator.sources import fetcher_for
 from aggregator.sources.base import LazyKnown, SourceContext
-from aggregator.store import FetchRecord, Store
+from aggregator.store import FetchRecord, SourceState, Store
 from aggregator.workers import LazyProcessPool
 
 Status = Literal["new", "updated", "unchanged", "error", "skipped"]
 _PUBLISHED_FOR_PROGRAMS = frozenset({"feed", "hackmd"})  # kinds that read endpoints made for programs
 _FIRST_BACKOFF = timedelta(minutes=30)
 _MAX_BACKOFF = timedelta(days=1)
+_COMMIT_SECONDS = 0.5  # a source whose run changed no post is committed within this (Store.deferred_commits)
 
 
 @dataclass(slots=True)
@@ -80,7 +81,8 @@ async def run_fetch(
     settings = config.settings
     workers = settings.workers or (os.cpu_count() or 1)
     pool = LazyProcessPool(workers) if workers > 1 else None
-    if pool is not None and not store.source_names() >= {source.name for source in sources}:
+    states = store.source_states()  # one query, not one per source
+    if pool is not None and not states.keys() >= {source.name for source in sources}:
         pool.start_early()  # a source never fetched before will be parsed; a run of 304s starts no process
     limit = asyncio.Semaphore(max(1, settings.concurrency))
 
@@ -88,22 +90,35 @@ async def run_fetch(
         async with limit:
             if on_start is not None:
                 on_start(source)
-            report = await fetch_one(source, config, store, http, pool, now, force, robots)
+            report = await fetch_one(source, states.get(source.name), config, store, http, pool, now, force, robots)
             if on_done is not None:
                 on_done(report)
             return report
 
     try:
-        async with HttpClient(settings) as http:
-            robots = RobotsCache(http, settings.user_agent)
-            return list(await asyncio.gather(*(one(s) for s in sources)))
+        with store.deferred_commits():
+            committer = asyncio.create_task(_commit_periodically(store, _COMMIT_SECONDS))
+            try:
+                async with HttpClient(settings) as http:
+                    robots = RobotsCache(http, settings.user_agent)
+                    return list(await asyncio.gather(*(one(s) for s in sources)))
+            finally:
+                committer.cancel()
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
+async def _commit_periodically(store: Store, seconds: float) -> None:
+    """Commit what the store deferred every `seconds`: another process waiting to write never waits long."""
+    while True:
+        await asyncio.sleep(seconds)
+        store.commit_deferred()
+
+
 async def fetch_one(
     source: SourceConfig,
+    row: SourceState | None,
     config: Config,
     store: Store,
     http: HttpClient,
@@ -112,11 +127,11 @@ async def fetch_one(
     force: bool,
     robots: RobotsCache | None = None,
 ) -> SourceReport:
-    """Fetch, normalise and store one source; every failure becomes an error report, never an exception."""
+    """Fetch, normalise and store one source (`row`: its earlier runs); every failure becomes an error report,
+    never an exception."""
     loop = asyncio.get_running_loop()
     started = loop.time()
     report = SourceReport(source.name, source.kind, "error")
-    row = store.source_state(source.name)
     if not force and row is not None and row.next_try is not None and row.next_try > now and row.error_streak:
         report.error = (
             f"not retried until {row.next_try:%Y-%m-%d %H:%M} UTC after {row.error_streak} failed runs "

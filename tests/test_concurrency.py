@@ -110,3 +110,29 @@ def test_many_fetches_at_once_never_see_a_locked_database(tmp_path: Path, server
         assert_clean(out, err)
     conn = sqlite3.connect(tmp_path / "agg.db")
     assert conn.execute("SELECT count(*), count(DISTINCT url_key) FROM posts").fetchone() == (20, 20)
+
+
+def test_sources_that_changed_nothing_are_committed_while_a_slow_one_is_still_out(
+    tmp_path: Path, server: Hostile
+) -> None:
+    # a run commits the sources that changed nothing together, but within a second: a reader sees them, and a
+    # writer (agg search brings its index up to date) never waits for the whole run
+    configure(tmp_path, server)
+    assert run_agg("fetch", cwd=tmp_path).returncode == 0
+    conn = sqlite3.connect(tmp_path / "agg.db")
+    before = dict(conn.execute("SELECT name, last_fetch FROM sources"))
+    second = start_agg("fetch", cwd=tmp_path, text=True)
+    wait_for_lock_holder(tmp_path, second)
+    time.sleep(DELAY / 2)
+    during = dict(conn.execute("SELECT name, last_fetch FROM sources"))
+    search = run_agg("search", "quick", cwd=tmp_path)
+    search_done_first = second.poll() is None
+    out, err = second.communicate(timeout=60)
+    assert second.returncode == 0, err
+    assert during["quick"] != before["quick"]  # the quick source's second run, committed mid-run
+    assert during["slow"] == before["slow"]  # still out
+    assert search.returncode == 0, search.stderr
+    assert search_done_first
+    assert_clean(out, err, search.stderr)
+    after = dict(conn.execute("SELECT name, last_fetch FROM sources"))
+    assert after["slow"] != before["slow"]  # the end of the run commits the rest

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -121,6 +122,47 @@ def test_a_failure_inside_a_source_rolls_back_the_whole_source(store: Store) -> 
         save(store, [good, broken])
     assert store.count_posts() == 0
     assert store.db.execute("SELECT count(*) FROM fetch_log").fetchone()[0] == 0
+
+
+def _committed_sources(path: Path) -> set[str]:
+    """The sources another connection sees: what has been committed."""
+    with sqlite3.connect(path) as other:
+        return {name for (name,) in other.execute("SELECT name FROM sources")}
+
+
+def test_a_run_that_changed_no_post_is_committed_with_the_next_one_that_did(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "agg.db")
+    save(store, [post("https://quiet.test/a/", "A", source="quiet")], source="quiet")
+    with store.deferred_commits():
+        save(store, [post("https://quiet.test/a/", "A", source="quiet")], source="quiet", when=NOW + timedelta(1))
+        save(store, [], source="empty")
+        assert _committed_sources(tmp_path / "agg.db") == {"quiet"}  # both waiting: nothing of theirs stored
+        save(store, [post("https://busy.test/a/", "A", source="busy")], source="busy")  # a new post: commits all
+        assert _committed_sources(tmp_path / "agg.db") == {"quiet", "empty", "busy"}
+        save(store, [], source="late")
+        assert "late" not in _committed_sources(tmp_path / "agg.db")
+        store.commit_deferred()
+        assert "late" in _committed_sources(tmp_path / "agg.db")
+        save(store, [], source="last")
+    assert "last" in _committed_sources(tmp_path / "agg.db")  # leaving commits
+    save(store, [], source="after")
+    assert "after" in _committed_sources(tmp_path / "agg.db")  # and ends the deferring
+    store.close()
+
+
+def test_a_failure_after_a_deferred_commit_undoes_only_its_own_source(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "agg.db")
+    broken = dataclasses.replace(post("https://b.test/b/", "B", source="b"), tags=(object(),))
+    with store.deferred_commits():
+        save(store, [], source="a")
+        with pytest.raises(TypeError):
+            save(store, [post("https://b.test/a/", "A", source="b"), broken], source="b")
+        when = NOW + timedelta(hours=1)
+        store.record_failure("c", "https://c.test/", "feed", FetchRecord("c", when, when, "error", error="x"), None)
+    assert _committed_sources(tmp_path / "agg.db") == {"a", "c"}
+    assert store.count_posts() == 0
+    assert [r[0] for r in store.db.execute("SELECT source FROM fetch_log ORDER BY id")] == ["a", "c"]
+    store.close()
 
 
 def test_failures_are_logged_with_a_growing_streak(store: Store) -> None:
