@@ -7,7 +7,6 @@ Exit codes: 0 success; 1 some source failed (the others were stored); 2 usage or
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import os
@@ -197,6 +196,8 @@ def _run_with_progress(
                     progress.detail(f"{report.name}: warning: {warning}")
                 if report.detail:
                     progress.detail(report.detail)
+
+        import asyncio  # only the commands that fetch: 50 ms that export and digest need not pay
 
         return asyncio.run(
             run_fetch(
@@ -431,6 +432,8 @@ def sources_add(
     config: ConfigOption = None,
 ) -> None:
     """Check that URL answers, detect its kind, and append it to feeds.toml (comments kept)."""
+    import asyncio
+
     from aggregator.detect import default_name, detect_url
     from aggregator.sourcefile import add_sources
 

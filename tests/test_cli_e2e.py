@@ -331,17 +331,23 @@ def test_dates_without_a_zone_are_read_in_the_configured_timezone(tmp_path: Path
     ]
 
 
+def _imported_by(tmp_path: Path, *command: str) -> tuple[set[str], str]:
+    """The modules `agg <command>` imported, and what it printed."""
+    run = subprocess.run(
+        [AGG[0], "-X", "importtime", *AGG[1:], *command], cwd=tmp_path, env=agg_env(), capture_output=True,
+        text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    lines = run.stderr.splitlines()
+    return {line.rpartition("|")[2].strip() for line in lines if line.startswith("import time:")}, run.stdout
+
+
 def test_a_run_of_304s_loads_no_parser(tmp_path: Path, site: Served) -> None:
     # cron runs agg hourly, and mostly nothing changed: such a run must not pay for what it does not use
     write_config(tmp_path, site, GOOD)
     assert run_agg("fetch", cwd=tmp_path).returncode == 0
-    warm = subprocess.run(
-        [AGG[0], "-X", "importtime", *AGG[1:], "fetch"], cwd=tmp_path, env=agg_env(), capture_output=True, text=True,
-        check=False, timeout=120,
-    )  # fmt: skip
-    assert warm.returncode == 0, warm.stderr
-    assert "0 new posts, 0 updated" in warm.stdout
-    imported = {line.rpartition("|")[2].strip() for line in warm.stderr.splitlines() if line.startswith("import time:")}
+    imported, printed = _imported_by(tmp_path, "fetch")
+    assert "0 new posts, 0 updated" in printed
     assert {"aggregator.pipeline", "httpx"} <= imported  # the listing is there
     # sqlite-utils builds the schema: a store already at the latest version is read and written in plain SQL
     unused = {"feedparser", "nh3", "aggregator.normalize", "aggregator.stories", "pydantic", "sqlite_utils"}
@@ -349,3 +355,13 @@ def test_a_run_of_304s_loads_no_parser(tmp_path: Path, site: Served) -> None:
     unused |= {"selectolax", "aggregator.dom", "aggregator.sources.feed_xml"}  # the other readers, as feedparser
     unused |= {"httpcore", "anyio", "sniffio"}  # httpx's engine: http_backend speaks HTTP/1.1 with h11 alone
     assert not imported & unused
+
+
+def test_export_and_digest_load_no_fetch_engine(tmp_path: Path, site: Served) -> None:
+    # they read the store and write a file: the event loop and the HTTP client are 70 ms they do not use
+    write_config(tmp_path, site, GOOD)
+    assert run_agg("fetch", cwd=tmp_path).returncode == 0
+    for command in (("export", "--format", "atom", "--out", "all.atom"), ("digest", "--since", "7d")):
+        imported, _ = _imported_by(tmp_path, *command)
+        assert "aggregator.store" in imported, command
+        assert not imported & {"asyncio", "httpx", "h11", "aggregator.http_client", "aggregator.pipeline"}, command
