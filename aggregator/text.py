@@ -16,6 +16,8 @@ _TOKEN = re.compile(
     r"|.",
     re.DOTALL,
 )
+_WORD_CHAR = re.compile(r"[^\W\u2e80-\u9fff\uac00-\ud7af\u3040-\u30ff\uff00-\uffef]")  # as _TOKEN's words
+_WORD_RUN = re.compile(_WORD_CHAR.pattern + "+")
 # what XML 1.0 cannot carry (C0 controls but tab/LF/CR, lone surrogates, U+FFFE/U+FFFF): one form feed
 # pasted from a PDF would otherwise make every Atom/RSS export of the store fail
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -57,18 +59,35 @@ def make_excerpt(text: str, limit: int | None = None) -> str:
         limit = EXCERPT_CHARS // 2 if len(_CJK.findall(sample)) > 0.3 * max(1, len(sample)) else EXCERPT_CHARS
     if len(text) <= limit:
         return text
-    out: list[str] = []
-    size = 0
-    for match in _TOKEN.finditer(text):
-        token = match.group(0)
-        if size + len(token) > limit and size > 0:
-            break
-        out.append(token)
-        size += len(token)
-        if size >= limit:
-            break
-    cut = _TRAILING_JUNK.sub("", "".join(out))
-    return cut + _ELLIPSIS
+    return _TRAILING_JUNK.sub("", _cut(text, limit)) + _ELLIPSIS
+
+
+def _cut(text: str, limit: int) -> str:
+    """The tokens of `text` that fit in `limit` characters (the first token whole, however long)."""
+    if "$" in text[:limit] or "\\" in text[:limit]:  # a formula may start here: only tokenising finds its end
+        out: list[str] = []
+        size = 0
+        for match in _TOKEN.finditer(text):
+            token = match.group(0)
+            if size + len(token) > limit and size > 0:
+                break
+            out.append(token)
+            size += len(token)
+            if size >= limit:
+                break
+        return "".join(out)
+    # else the tokens there are words and single characters, and they tile the text: cut at `limit`, or before
+    # the word that runs across it (a character at a time, 120 of them for CJK, took 27 us a post)
+    if not (_WORD_CHAR.match(text[limit - 1]) and _WORD_CHAR.match(text[limit])):
+        return text[:limit]
+    start = limit - 1
+    while start > 0 and _WORD_CHAR.match(text[start - 1]):
+        start -= 1
+    if start > 0:
+        return text[:start]
+    first = _WORD_RUN.match(text)
+    assert first is not None  # text[0] is a word character
+    return text[: first.end()]
 
 
 def strip_read_more(text: str) -> str:

@@ -10,6 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aggregator.text import _TOKEN as TOKEN
+from aggregator.text import _TRAILING_JUNK as TRAILING_JUNK
 from aggregator.text import (
     EXCERPT_CHARS,
     content_hash,
@@ -137,6 +139,39 @@ def test_make_excerpt_japanese_and_korean() -> None:
     assert excerpt.endswith(ELLIPSIS)
     ko = "이 글에서는 경사 하강법의 기본 개념을 설명합니다. " * 10
     assert len(make_excerpt(ko)) <= EXCERPT_CHARS // 2 + 1
+
+
+def _excerpt_by_tokens(text: str, limit: int) -> str:
+    """make_excerpt as first written: whole tokens (text._TOKEN) while they fit, the first one whatever its size."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    out: list[str] = []
+    size = 0
+    for match in TOKEN.finditer(text):
+        token = match.group(0)
+        if size + len(token) > limit and size > 0:
+            break
+        out.append(token)
+        size += len(token)
+        if size >= limit:
+            break
+    return TRAILING_JUNK.sub("", "".join(out)) + ELLIPSIS
+
+
+# letters, digits and "_" (words), CJK, Hangul and fullwidth forms (one character each), combining marks,
+# spaces and punctuation; and with the TeX delimiters that make a formula one token
+_PROSE = "ab_Z9é\u0301αβ٣注意力机制한국어ｆ１。，.,;!?-( )\n\t"
+_EXCERPT_TEXTS = st.one_of(
+    st.text(alphabet=_PROSE, min_size=20, max_size=300), st.text(alphabet=_PROSE + "$\\[]", min_size=20, max_size=300)
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_EXCERPT_TEXTS, st.integers(min_value=1, max_value=60))
+def test_make_excerpt_cuts_where_whole_tokens_stop(text: str, limit: int) -> None:
+    # without a formula before the limit, the cut is found from the characters around it, not token by token
+    assert make_excerpt(text, limit) == _excerpt_by_tokens(text, limit)
 
 
 @pytest.mark.parametrize(
