@@ -118,7 +118,7 @@ async def _commit_periodically(store: Store, seconds: float) -> None:
 
 async def fetch_one(
     source: SourceConfig,
-    row: SourceState | None,
+    state: SourceState | None,
     config: Config,
     store: Store,
     http: HttpClient,
@@ -127,15 +127,15 @@ async def fetch_one(
     force: bool,
     robots: RobotsCache | None = None,
 ) -> SourceReport:
-    """Fetch, normalise and store one source (`row`: its earlier runs); every failure becomes an error report,
-    never an exception."""
+    """Fetch, normalise and store one source (`state`: its earlier runs); every failure becomes an error
+    report, never an exception."""
     loop = asyncio.get_running_loop()
     started = loop.time()
     report = SourceReport(source.name, source.kind, "error")
-    if not force and row is not None and row.next_try is not None and row.next_try > now and row.error_streak:
+    if not force and state is not None and state.next_try is not None and state.next_try > now and state.error_streak:
         report.error = (
-            f"not retried until {row.next_try:%Y-%m-%d %H:%M} UTC after {row.error_streak} failed runs "
-            f"(--force tries now); last error: {row.last_error}"
+            f"not retried until {state.next_try:%Y-%m-%d %H:%M} UTC after {state.error_streak} failed runs "
+            f"(--force tries now); last error: {state.last_error}"
         )
         return report
     fetcher = fetcher_for(source.kind)
@@ -149,7 +149,7 @@ async def fetch_one(
         http=http,
         now=now,
         known=LazyKnown(lambda: store.known_posts(source.name)),
-        detected_kind=row.detected_kind if row is not None else None,
+        detected_kind=state.detected_kind if state is not None else None,
         validators=store.validators(source.name),
         executor=pool,
         robots=robots if source.robots and source.kind not in _PUBLISHED_FOR_PROGRAMS else None,
@@ -178,7 +178,7 @@ async def fetch_one(
     finished = now + timedelta(seconds=loop.time() - started)
     if report.error is not None:
         record = FetchRecord(source.name, now, finished, "error", requests=ctx.requests, error=report.error)
-        streak = (row.error_streak if row else 0) + 1
+        streak = (state.error_streak if state else 0) + 1
         store.record_failure(source.name, source.url, source.kind, record, retry_time(streak, now))
         report.seconds = loop.time() - started
         return report

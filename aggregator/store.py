@@ -234,7 +234,6 @@ _INSERT_COLUMNS = (
 )  # fmt: skip
 # one prepared statement per post: sqlite-utils' insert() re-reads the schema and rebuilds its SQL on each call
 _INSERT_POST = f"INSERT INTO posts ({', '.join(_INSERT_COLUMNS)}) VALUES ({', '.join('?' * len(_INSERT_COLUMNS))})"
-_STATE_COLUMNS = "detected_kind, last_error, coalesce(error_streak, 0), next_try"
 _EXISTING_COLUMNS = "id, url_key, source, content_hash, updated, coalesce(length(content_text), 0)"
 
 
@@ -568,13 +567,10 @@ class Store:
 
     def source_states(self) -> dict[str, SourceState]:
         """What a run needs of each source's earlier runs, by name: the sources fetched at least once."""
-        rows = self.conn.execute(f"SELECT name, {_STATE_COLUMNS} FROM sources")
+        rows = self.conn.execute(
+            "SELECT name, detected_kind, last_error, coalesce(error_streak, 0), next_try FROM sources"
+        )
         return {name: SourceState(kind, error, int(streak), from_iso(at)) for name, kind, error, streak, at in rows}
-
-    def source_state(self, name: str) -> SourceState | None:
-        """What a run needs of one source's earlier runs (no post count)."""
-        row = self.conn.execute(f"SELECT {_STATE_COLUMNS} FROM sources WHERE name = ?", [name]).fetchone()
-        return SourceState(row[0], row[1], int(row[2]), from_iso(row[3])) if row else None
 
     def posts(self, **query: Unpack[PostQuery]) -> Iterator[StoredPost]:
         """Posts newest first (by published date, else first seen), filtered; `limit` None or 0 = all.
