@@ -136,12 +136,12 @@ class HttpClient:
         current = url
         for _hop in range(self.settings.max_redirects + 1):
             try:
-                scheme = urlsplit(current).scheme.lower()
+                origin = _origin(current)
             except ValueError:
                 raise FetchError(url, f"invalid redirect target {current[:200]!r}") from None
-            if scheme not in ("http", "https"):
-                raise FetchError(url, f"refused redirect to a non-http(s) URL ({scheme}:)")
-            status, headers, content = await self._request(current, validator, accept, max_bytes)
+            if origin[0] not in ("http", "https"):
+                raise FetchError(url, f"refused redirect to a non-http(s) URL ({origin[0]}:)")
+            status, headers, content = await self._request(current, origin, validator, accept, max_bytes)
             if status in _REDIRECTS and headers.get("location"):
                 current = resolve(current, headers["location"])
                 continue
@@ -161,7 +161,12 @@ class HttpClient:
         return Response(url, status, headers, content, fresh, same_body=same)
 
     async def _request(
-        self, url: str, validator: Validator | None, accept: str | None, max_bytes: int | None
+        self,
+        url: str,
+        origin: tuple[str, str, int | None],
+        validator: Validator | None,
+        accept: str | None,
+        max_bytes: int | None,
     ) -> tuple[int, dict[str, str], bytes]:
         headers: dict[str, str] = {}
         if accept:
@@ -172,10 +177,9 @@ class HttpClient:
             if validator.last_modified:
                 headers["If-Modified-Since"] = validator.last_modified
         limit = max_bytes or self.settings.max_bytes
-        host = _origin(url)
-        per_host = self._hosts.get(host)
+        per_host = self._hosts.get(origin)
         if per_host is None:
-            per_host = self._hosts[host] = asyncio.Semaphore(max(1, self.settings.per_host))
+            per_host = self._hosts[origin] = asyncio.Semaphore(max(1, self.settings.per_host))
         async with per_host, self._global:  # wait for the host first, so a busy host holds no global slot
             try:
                 async with asyncio.timeout(self.settings.deadline) as deadline:
@@ -308,7 +312,8 @@ async def _drain(response: httpx.Response, deadline: asyncio.Timeout) -> None:
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
-    """Scheme, host and port, as the connection pools key hosts: "host", "HOST:443" and "user@host" are one."""
+    """Scheme, host and port, as the per-host limit keys hosts: "host", "HOST:443" and "user@host" are one.
+    Raises ValueError for a URL that does not split (an unclosed "[" in the host)."""
     parts = urlsplit(url)
     try:
         port = parts.port
