@@ -29,6 +29,9 @@ Origin = tuple[str, str, int]  # scheme, host (ASCII, IDNA-encoded), port
 
 _MAX_HEAD = 100 * 1024  # a status line and headers longer than this are refused (httpcore's limit too)
 _HIGH_WATER = 256 * 1024  # bytes buffered before the socket stops being read (the body is read as it comes)
+# bytes handed on per read (httpcore's figure): a gzip bomb inflates each read up to 1,000-fold before the
+# client's size cap can count it, and a whole buffer at once blocked the event loop for a 256 MB inflate
+_READ_BYTES = 64 * 1024
 _END = h11.EndOfMessage()  # immutable, and building one validates its (empty) trailers: 6 us a request
 
 
@@ -248,7 +251,7 @@ class _Connection:
     def finish_from_buffer(self) -> bool:
         """Read the rest of the body from what has already arrived, without waiting; whether it ended."""
         if self.protocol.buffer:
-            self.h11.receive_data(self._take_buffer())  # never b"": to h11 that means the connection ended
+            self.h11.receive_data(self._take_buffer(len(self.protocol.buffer)))  # never b"": that means the end
         try:
             while (event := self.h11.next_event()) is not h11.NEED_DATA:
                 if type(event) is h11.EndOfMessage:
@@ -269,16 +272,16 @@ class _Connection:
                 raise ReadTimeout("the server sent nothing in time") from None
         if protocol.buffer:
             self.received = True
-            return self._take_buffer()
+            return self._take_buffer(_READ_BYTES)
         if protocol.error is not None:
             raise ReadError(str(protocol.error) or type(protocol.error).__name__)
         return b""  # the end of the stream
 
-    def _take_buffer(self) -> bytes:
+    def _take_buffer(self, size: int) -> bytes:
         protocol = self.protocol
-        data = bytes(protocol.buffer)
-        protocol.buffer.clear()
-        if protocol.reading_paused:
+        data = bytes(protocol.buffer[:size])
+        del protocol.buffer[:size]
+        if protocol.reading_paused and len(protocol.buffer) < _HIGH_WATER // 4:
             protocol.reading_paused = False
             self.transport.resume_reading()
         return data
