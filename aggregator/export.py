@@ -186,18 +186,22 @@ def _xml_head(fmt: Format, info: FeedInfo, summary: FeedSummary) -> tuple[str, s
 def _atom_entry(post: StoredPost, html: bytes, source_url: str | None, source_updated: str | None) -> bytes:
     """One Atom entry; `source_updated` is the source's newest change, formatted (RFC 3339)."""
     lang = f' xml:lang="{_attr(post.lang)}"' if post.lang else ""
+    published, updated = post.date, entry_updated(post)
+    published_text = published.isoformat()
+    # most posts never changed: one date formatted, not the same one twice
+    updated_text = published_text if updated == published else updated.isoformat()
     before = (
         f"  <entry{lang}>\n"
         f"    <id>{_text(post.canonical_url)}</id>\n"
         f"    <title>{_text(post.title)}</title>\n"
-        f"    <updated>{entry_updated(post).isoformat()}</updated>\n"
+        f"    <updated>{updated_text}</updated>\n"
         f"    <author>\n      <name>{_text(post.author or post.source)}</name>\n    </author>\n"
     )
     parts = [f'    <link href="{_attr(post.url)}"/>\n']  # rel="alternate" is Atom's default
     if post.summary:
         parts.append(f"    <summary>{_text(post.summary)}</summary>\n")
     parts.extend(f'    <category term="{_attr(tag)}"/>\n' for tag in post.tags)
-    parts.append(f"    <published>{post.date.isoformat()}</published>\n")
+    parts.append(f"    <published>{published_text}</published>\n")
     # the same story on other pages or sources
     parts.extend(f'    <link rel="related" href="{_attr(home)}"/>\n' for home in post.other_homes)
     parts.append(_atom_source(post.source, source_url, source_updated))
@@ -282,12 +286,14 @@ def _write_json_feed(
 
 def _json_item(post: StoredPost, body: PostBody, source_url: str | None) -> bytes:
     """One item as UTF-8 JSON, its content_html and content_text last (spliced in as escaped bytes)."""
+    published, updated = post.date, entry_updated(post)
+    published_text = to_iso(published)
     item: dict[str, object] = {
         "id": post.canonical_url,
         "url": post.url,
         "title": post.title,
-        "date_published": to_iso(post.date),
-        "date_modified": to_iso(entry_updated(post)),
+        "date_published": published_text,
+        "date_modified": published_text if updated == published else to_iso(updated),  # one date formatted
         "authors": [{"name": post.author or post.source}],
         "tags": list(post.tags),
         "_agg": {
