@@ -252,8 +252,8 @@ class _Existing:
 class StoredPost(NamedTuple):
     """A post as read back from the store, for exports and the digest.
 
-    A named tuple, not a frozen dataclass: as immutable, and built in a tenth of the time (a frozen
-    dataclass sets each of its 18 fields through object.__setattr__), which was 0.1 s of exporting 100k posts.
+    A named tuple, not a frozen dataclass: as immutable, and built in 0.5 us instead of 1.3 us (a frozen
+    dataclass sets each of its 18 fields through object.__setattr__): 0.1 s of exporting 100k posts.
     """
 
     id: int
