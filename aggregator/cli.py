@@ -201,7 +201,14 @@ def _run_with_progress(
 
         return asyncio.run(
             run_fetch(
-                cfg, store, chosen, force=force, now=now, on_start=lambda s: progress.started(s.name), on_done=done
+                cfg,
+                store,
+                chosen,
+                force=force,
+                now=now,
+                on_start=lambda s: progress.started(s.name),
+                on_done=done,
+                on_notice=lambda line: progress.warning(f"agg: warning: {line}"),
             )
         )
 

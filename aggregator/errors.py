@@ -58,8 +58,8 @@ class WorkerCrashed(ParseError):
     """The worker process parsing a source's content died, alone with it: a native parser crashed on
     those bytes, or the system killed the process (out of memory)."""
 
-    def __init__(self) -> None:
+    def __init__(self, detail: str = "") -> None:
         super().__init__(
             "the worker process parsing this source's content died (a parser crashed on it, "
-            "or the system killed the process); the other sources went on"
+            "or the system killed the process)" + (f"; {detail}" if detail else "") + "; the other sources went on"
         )

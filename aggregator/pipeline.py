@@ -75,12 +75,14 @@ async def run_fetch(
     now: datetime | None = None,
     on_start: Callable[[SourceConfig], None] | None = None,
     on_done: Callable[[SourceReport], None] | None = None,
+    on_notice: Callable[[str], None] | None = None,
 ) -> list[SourceReport]:
-    """Fetch `sources` concurrently and store each as it finishes; one report per source, in order."""
+    """Fetch `sources` concurrently and store each as it finishes; one report per source, in order.
+    `on_notice` is told what concerns the whole run (no worker process could be started)."""
     now = now or datetime.now(UTC)
     settings = config.settings
     workers = settings.workers or (os.cpu_count() or 1)
-    pool = LazyProcessPool(workers) if workers > 1 else None
+    pool = LazyProcessPool(workers, on_unavailable=on_notice) if workers > 1 else None
     states = store.source_states()  # one query, not one per source
     if pool is not None and not states.keys() >= {source.name for source in sources}:
         pool.start_early()  # a source never fetched before will be parsed; a run of 304s starts no process

@@ -74,6 +74,10 @@ class FetchProgress:
             self._progress.advance(self._task)
         self._describe()
 
+    def warning(self, line: str) -> None:
+        """Something about the whole run, on stderr even under -q: it is for whoever looks after the machine."""
+        self._print_error(line, style="yellow")
+
     def detail(self, line: str) -> None:
         """A warning or detail shown under -v, on stderr."""
         self._print_error(line, style="dim")

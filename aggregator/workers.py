@@ -1,7 +1,8 @@
 """The worker processes that parse and normalise, off the event loop, on every core.
 
 A ProcessPoolExecutor on the forkserver, started on first use (or early, from a thread), with the parsers
-imported once in the server; a worker that dies costs only the call that killed it.
+imported once in the server; a worker that dies costs only the call that killed it. Where no process can be
+started at all, the calls run in a thread of this process instead, and the run is told once.
 """
 
 from __future__ import annotations
@@ -41,15 +42,20 @@ class LazyProcessPool(Executor):
     call that dies there fails with WorkerCrashed, and the others get their results.
     """
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, *, on_unavailable: Callable[[str], None] | None = None) -> None:
         self.workers = workers
+        self.on_unavailable = on_unavailable  # told once, with the reason, when the calls run in this process
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()  # the pool is swapped from the pool's own result thread
         self._alone: ThreadPoolExecutor | None = None  # runs the calls to try again, one at a time
+        self._inline: ThreadPoolExecutor | None = None  # runs every call once no process can be started
         self._closed = False
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        pool, inner = self._submit_shared(fn, args, kwargs)
+        try:
+            pool, inner = self._submit_shared(fn, args, kwargs)
+        except _CannotStart as e:
+            return self._run_inline(e.reason).submit(fn, *args, **kwargs)
         outer: Future[Any] = Future()
         # a caller that gives up (a source's deadline) cancels the call while it still waits in the queue; a
         # weak reference, or the two futures would hold each other (and the call's bytes and result) until
@@ -65,15 +71,19 @@ class LazyProcessPool(Executor):
 
     def _start_workers(self) -> None:
         with contextlib.suppress(RuntimeError):  # the run ended first, and shut the pool down
-            for _ in range(self.workers):
-                self._submit_shared(os.getpid, (), {})  # each call that finds no idle worker starts one
+            try:
+                for _ in range(self.workers):
+                    self._submit_shared(os.getpid, (), {})  # each call that finds no idle worker starts one
+            except _CannotStart as e:
+                self._run_inline(e.reason)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         with self._lock:
             self._closed = True  # an early start still under way must not start a pool now
-            pool, alone = self._pool, self._alone
-        if alone is not None:
-            alone.shutdown(wait=wait, cancel_futures=cancel_futures)
+            pool, alone, inline = self._pool, self._alone, self._inline
+        for threads in (alone, inline):
+            if threads is not None:
+                threads.shutdown(wait=wait, cancel_futures=cancel_futures)
         if pool is not None:
             pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
@@ -83,14 +93,33 @@ class LazyProcessPool(Executor):
         with self._lock:
             if self._closed:
                 raise RuntimeError("the worker pool is shut down")
+            if self._inline is not None:
+                raise _CannotStart("")  # known already: no new try for every call
             if self._pool is None:
                 self._pool = self._start(self.workers)
             pool = self._pool
         try:
-            return pool, pool.submit(fn, *args, **kwargs)
+            return pool, _launch(pool, fn, args, kwargs)
         except BrokenProcessPool:  # broken by a call whose result has not been handled yet
             self._replace(pool)
             return self._submit_shared(fn, args, kwargs)
+
+    def _run_inline(self, reason: str) -> ThreadPoolExecutor:
+        """The thread that runs the calls from now on; the first time, the run is told why."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the worker pool is shut down")
+            first = self._inline is None
+            if first:
+                self._inline = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agg-inline")
+            inline, pool, self._pool = self._inline, self._pool, None
+        if first:
+            if pool is not None:  # the calls it holds still run in the workers it has, if any
+                pool.shutdown(wait=False)
+            if self.on_unavailable is not None:
+                self.on_unavailable(f"no worker process could be started ({reason}); parsing in this process")
+        assert inline is not None
+        return inline
 
     def _settle(
         self,
@@ -123,19 +152,26 @@ class LazyProcessPool(Executor):
     ) -> None:
         if outer.cancelled():
             return
-        pool = self._start(1)
         try:
-            done = pool.submit(fn, *args, **kwargs)
-            concurrent.futures.wait([done])
-        finally:
-            pool.shutdown(wait=True)
+            pool = self._start(1)
+            try:
+                done = _launch(pool, fn, args, kwargs)
+                concurrent.futures.wait([done])
+            finally:
+                pool.shutdown(wait=True)
+        except _CannotStart as e:  # not run in this process instead: it may be what killed the worker
+            outer.set_exception(WorkerCrashed(f"no process could be started to try it again: {e.reason}"))
+            return
         _copy_outcome(done, outer, error=WorkerCrashed() if _broke(done) else None)
 
     def _replace(self, broken: ProcessPoolExecutor) -> None:
         with self._lock:
             if self._pool is not broken or self._closed:
                 return  # started again already, by another call of the same break; or the run is over
-            self._pool = self._start(self.workers)
+            try:
+                self._pool = self._start(self.workers)
+            except _CannotStart:
+                self._pool = None  # the next call tries again, and runs in this process if it cannot either
         broken.shutdown(wait=False)
 
     @staticmethod
@@ -145,7 +181,32 @@ class LazyProcessPool(Executor):
         if os.name == "posix":
             # the parsers are imported once, in the server, and every worker forks with them loaded
             context.set_forkserver_preload(list(_WORKER_MODULES))
-        return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        try:
+            return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        except (OSError, NotImplementedError) as e:  # no semaphores (/dev/shm), no pipes: no pool at all
+            raise _CannotStart(_reason(e)) from e
+
+
+def _launch(
+    pool: ProcessPoolExecutor, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Future[Any]:
+    """`pool.submit`, which starts a worker process when one is missing."""
+    try:
+        return pool.submit(fn, *args, **kwargs)
+    except OSError as e:  # fork, the forkserver's socket or its file descriptors failed
+        raise _CannotStart(_reason(e)) from e
+
+
+class _CannotStart(Exception):
+    """No worker process can be started here."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _reason(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
 
 
 def _cancel_waiting(waiting: weakref.ref[Future[Any]], settled: Future[Any]) -> None:

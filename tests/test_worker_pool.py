@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import gc
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 import weakref
@@ -14,9 +17,10 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pytest
-from agg_cli import write_feeds_toml
+from agg_cli import agg_env, write_feeds_toml
 from fixture_server import serve
 
+from aggregator import workers
 from aggregator.config import load_config
 from aggregator.errors import SourceError, WorkerCrashed
 from aggregator.pipeline import run_fetch
@@ -190,3 +194,106 @@ def test_a_crash_at_the_end_of_the_run_leaves_nothing_running() -> None:
     pool.shutdown()  # the break reaches the pool before or after this: either way the call is settled
     assert isinstance(future.exception(timeout=60), WorkerCrashed | BrokenProcessPool)
     assert not [thread for thread in threading.enumerate() if thread.name.startswith("agg-alone")]
+
+
+def refuse(*args: object, **kwargs: object) -> None:
+    raise OSError(errno.EMFILE, "Too many open files")
+
+
+def pid() -> int:
+    return os.getpid()
+
+
+def test_calls_run_in_this_process_when_no_worker_pool_can_be_made(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(workers, "ProcessPoolExecutor", refuse)  # no semaphores, pipes or descriptors left
+    notices: list[str] = []
+    pool = LazyProcessPool(2, on_unavailable=notices.append)
+    try:
+        assert [pool.submit(twice, value).result(timeout=60) for value in (1, 2, 3)] == [2, 4, 6]
+        assert pool.submit(pid).result(timeout=60) == os.getpid()
+    finally:
+        pool.shutdown()
+    # told once, in one line, with the reason
+    assert notices == [
+        "no worker process could be started (OSError: [Errno 24] Too many open files); parsing in this process"
+    ]
+    assert not [thread for thread in threading.enumerate() if thread.name.startswith("agg-inline")]
+
+
+def test_calls_run_in_this_process_when_no_worker_can_be_forked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(workers.ProcessPoolExecutor, "submit", refuse)  # the pool is made; starting a worker fails
+    notices: list[str] = []
+    pool = LazyProcessPool(2, on_unavailable=notices.append)
+    try:
+        assert pool.submit(twice, 5).result(timeout=60) == 10
+        assert pool.submit(pid).result(timeout=60) == os.getpid()
+        assert pool._pool is None  # the pool that could not start a worker is let go
+    finally:
+        pool.shutdown()
+    assert len(notices) == 1 and "Too many open files" in notices[0]
+
+
+def test_an_early_start_that_cannot_fork_tells_the_run_and_raises_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(workers, "ProcessPoolExecutor", refuse)
+    uncaught: list[threading.ExceptHookArgs] = []
+    monkeypatch.setattr(threading, "excepthook", uncaught.append)
+    notices: list[str] = []
+    pool = LazyProcessPool(2, on_unavailable=notices.append)
+    try:
+        pool.start_early()
+        deadline = time.monotonic() + 60
+        while not notices and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert pool.submit(twice, 4).result(timeout=60) == 8
+    finally:
+        pool.shutdown()
+    assert len(notices) == 1 and not uncaught  # no traceback from the starting thread
+
+
+def test_a_second_try_with_no_process_to_run_in_fails_its_call_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    pool = LazyProcessPool(2)
+    try:
+        assert pool.submit(twice, 1).result(timeout=60) == 2
+        monkeypatch.setattr(workers, "ProcessPoolExecutor", refuse)
+        # the crash breaks the pool; neither a new pool nor the second try alone can start a process
+        crashed = pool.submit(twice, -1)
+        error = crashed.exception(timeout=120)
+        assert isinstance(error, WorkerCrashed)
+        assert "no process could be started to try it again" in str(error) and "\n" not in str(error)
+    finally:
+        pool.shutdown()
+
+
+FETCH_WITHOUT_PROCESSES = """
+import sys
+from aggregator import workers
+
+def refuse(*args, **kwargs):
+    raise OSError(11, "Resource temporarily unavailable")  # fork() failing with EAGAIN
+
+workers.ProcessPoolExecutor = refuse
+from aggregator.cli import main
+main()
+"""
+
+
+def test_fetch_goes_on_in_one_process_when_the_system_refuses_workers(tmp_path: Path) -> None:
+    # the real CLI and a real HTTP server; only the operating system's answer is replaced
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "feed.xml").write_text(RSS, encoding="utf-8")
+    with serve(tmp_path / "site") as served:
+        config = write_feeds_toml(tmp_path, {"one": served.url("feed.xml"), "two": served.url("feed.xml?2")}, {})
+        done = subprocess.run(
+            [sys.executable, "-c", FETCH_WITHOUT_PROCESSES, "fetch", "--config", str(config), "-q"],
+            cwd=tmp_path, env=agg_env(), capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        "agg: warning: no worker process could be started "
+        "(BlockingIOError: [Errno 11] Resource temporarily unavailable); parsing in this process"
+    ]
+    store = Store.open(tmp_path / "agg.db")
+    try:
+        assert [post.title for post in store.posts()] == ["Attention"]  # one post, though two sources list it
+    finally:
+        store.close()
