@@ -92,7 +92,7 @@ def _children(pid: int) -> list[int] | None:
 
 
 def _tree(root: int) -> list[int]:
-    # walking down from the root reads a few files; scanning all of /proc each sample cost 3% of a core
+    # walking down from the root reads a few files: 0.07 ms a sample, where scanning all of /proc took 1.5 ms
     children: dict[int, list[int]] | None = None
     pids, stack = [], [root]
     while stack:
