@@ -851,17 +851,15 @@ class _Transaction:
         return self
 
     def __exit__(self, exc_type: object, *_: object) -> None:
+        failed = exc_type is not None
         if self.nested:
-            if exc_type is not None:
-                self.conn.execute("ROLLBACK TO one_write")
+            if failed:
+                self.conn.execute("ROLLBACK TO one_write")  # this write only: the deferred ones before it stay
             self.conn.execute("RELEASE one_write")
-            if exc_type is not None:
-                return
-        elif exc_type is not None:
+        elif failed:
             self.conn.execute("ROLLBACK")
-            return
-        if not (self.may_defer and self.deferrable):
-            self.conn.execute("COMMIT")
+        if not failed and not (self.may_defer and self.deferrable):
+            self.conn.execute("COMMIT")  # a nested write that must not wait commits the deferred ones with it
 
 
 def _record_dict(record: FetchRecord) -> dict[str, Any]:
