@@ -20,6 +20,7 @@ import sys
 import unicodedata
 import zlib
 from array import array
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -115,7 +116,8 @@ class PairScore:
 
 @dataclass(frozen=True, slots=True)
 class StoryGroup:
-    """Posts that are one story: the primary first in `members`, and the pairs that joined them."""
+    """Posts that are one story: the primary first in `members`; `pairs[k]` ties `alternates[k]` to the story
+    (the pair with the primary when the two were judged one story directly, else a pair that joined it)."""
 
     primary: int
     members: tuple[int, ...]
@@ -352,53 +354,149 @@ def group_stories(
     """The groups of two or more posts that are one story, by primary id; deterministic whatever the order of
     `records`, and no two ids of a set in `splits` in one group. `fingerprints` (by id) may come from a cache.
     Pairs whose estimate is near a threshold are checked on exact shingle sets, from each record's text or,
-    for a record without one (to save memory), from `load_text(id)`."""
+    for a record without one (to save memory), from `load_text(id)`.
+
+    Copies (the same sketch, title and author) are searched and judged as one class: a post mirrored in n
+    feeds costs n, not n * n, and the posting cap counts distinct texts, so that many copies stay findable."""
     ordered = sorted({r.id: r for r in records}.values(), key=lambda r: r.id)
-    prints = [(fingerprints or {}).get(r.id) or fingerprint(r.text) for r in ordered]
+    interned: dict[Fingerprint, Fingerprint] = {}  # equal sketches become one object: copies' keys compare by id
+    prints = [
+        interned.setdefault(fp, fp) for fp in ((fingerprints or {}).get(r.id) or fingerprint(r.text) for r in ordered)
+    ]
     split_pairs = _split_pairs(splits)
-    sets: dict[int, frozenset[int]] = {}
-
-    def exact_set(index: int) -> frozenset[int]:
-        if index not in sets:
-            record = ordered[index]
-            sets[index] = shingles(record.text or (load_text(record.id) if load_text else ""))
-        return sets[index]
-
-    # copies of one post (same sketch, title and author) make the same judgement with every other post:
-    # judge each such combination once (keys hold the sketches' identities: equal sketches are one object)
-    interned: dict[Fingerprint, Fingerprint] = {}
-    prints = [interned.setdefault(fp, fp) for fp in prints]
-    judged: dict[tuple[object, ...], PairScore | None] = {}
-    edges: list[PairScore] = []
-    for i, j in sorted(set(candidate_pairs(prints, policy)) | _same_titles(ordered, policy)):
-        a, b = ordered[i], ordered[j]
-        if split_pairs and frozenset((a.id, b.id)) in split_pairs:
-            continue
-        has_text = bool((a.text or load_text) and (b.text or load_text))
-        key = (id(prints[i]), id(prints[j]), a.title, b.title, a.author, b.author, has_text)
-        if key not in judged:
-            judged[key] = _estimated_pair(a, b, prints[i], prints[j], policy, certain=not has_text)
-        template = judged[key]
-        if template is None:
-            pair = _score(a, b, exact_set(i), exact_set(j), policy)
-            if pair.grouped:
-                edges.append(pair)
-        elif template.grouped:
-            t = template
-            edges.append(
-                PairScore(a.id, b.id, t.jaccard, t.containment, t.title, t.same_author, t.sizes, True, t.rule, t.exact)
-            )
-    by_id, groups = {r.id: r for r in ordered}, _union(edges, split_pairs)
-    where = {m: n for n, ids in enumerate(groups) for m in ids}
-    pairs: list[list[PairScore]] = [[] for _ in groups]
-    for edge in edges:
-        if where.get(edge.a, -1) == where.get(edge.b, -2):
-            pairs[where[edge.a]].append(edge)
+    pairs = _Pairs(ordered, prints, policy, split_pairs, load_text)
+    copies = _copies(ordered, prints, pairs.has_text, {x for pair in split_pairs for x in pair})
+    pairs.first_of = {x: first for first, members in copies.classes.items() for x in members}
+    firsts = [i for i in range(len(ordered)) if i not in copies.later] if copies.later else range(len(ordered))
+    for first, members in copies.classes.items():
+        pairs.joined.add((first, first))
+        for other in members[1:]:
+            pairs.join(first, other)  # a star reaches every copy: the class is one story or none
+    candidates = candidate_pairs([prints[i] for i in firsts], policy)
+    for c, d in sorted(set(candidates) | _same_titles([ordered[i] for i in firsts], policy)):
+        pairs.join_classes(copies.classes.get(firsts[c], [firsts[c]]), copies.classes.get(firsts[d], [firsts[d]]))
+    by_id = {r.id: r for r in ordered}
     stories = []
-    for ids, joined in zip(groups, pairs, strict=True):
+    for ids in _union(list(pairs.edges.values()), split_pairs):
         primary = choose_primary([by_id[m] for m in ids], policy).id
-        stories.append(StoryGroup(primary, (primary, *(m for m in ids if m != primary)), tuple(joined)))
+        alternates = tuple(m for m in ids if m != primary)
+        stories.append(StoryGroup(primary, (primary, *alternates), tuple(pairs.tie(m, primary) for m in alternates)))
     return stories
+
+
+class _Pairs:
+    """Posts judged in pairs, each combination of copies once, and the pairs that are one story (`edges`)."""
+
+    def __init__(
+        self,
+        ordered: Sequence[DupRecord],
+        prints: Sequence[Fingerprint],
+        policy: DedupPolicy,
+        split_pairs: set[frozenset[int]],
+        load_text: Callable[[int], str] | None,
+    ) -> None:
+        self.ordered, self.prints, self.policy, self.split_pairs = ordered, prints, policy, split_pairs
+        self.load_text = load_text
+        self.ids = [r.id for r in ordered]
+        self.has_text = [bool(r.text or load_text) for r in ordered]
+        self.judged: dict[tuple[object, ...], PairScore | None] = {}
+        self.sets: dict[int, frozenset[int]] = {}
+        self.edges: dict[tuple[int, int], PairScore] = {}
+        self.joined: set[tuple[int, int]] = set()  # first indexes of two classes judged one story (or one class)
+        self.first_of: dict[int, int] = {}  # a copy's index to its class's first (a post alone is its own)
+        self.first_edge: dict[int, PairScore] = {}  # each post's first pair, once all are judged
+
+    def template(self, i: int, j: int) -> PairScore | None:
+        """The judgement of posts i < j (indexes), made once for all copies of them; None if in doubt."""
+        a, b = self.ordered[i], self.ordered[j]
+        both_texts = self.has_text[i] and self.has_text[j]
+        key = (id(self.prints[i]), id(self.prints[j]), a.title, b.title, a.author, b.author, both_texts)
+        if key not in self.judged:
+            self.judged[key] = _estimated_pair(
+                a, b, self.prints[i], self.prints[j], self.policy, certain=not both_texts
+            )
+        return self.judged[key]
+
+    def join(self, i: int, j: int) -> None:
+        """Judge posts i and j (indexes) and keep the pair if it is one story."""
+        i, j = min(i, j), max(i, j)
+        a, b = self.ordered[i], self.ordered[j]
+        if self.split_pairs and frozenset((a.id, b.id)) in self.split_pairs:
+            return
+        t = self.template(i, j)
+        pair = (
+            _score(a, b, self._exact_set(i), self._exact_set(j), self.policy) if t is None else _between(t, a.id, b.id)
+        )
+        if pair.grouped:
+            self.edges[a.id, b.id] = pair
+
+    def join_classes(self, left: list[int], right: list[int]) -> None:
+        """Judge two classes of copies (first indexes left[0] < right[0]): their firsts decide for all, unless
+        in doubt, when each pair's exact shingle sets do (copies' texts may differ where sketches cannot tell)."""
+        i, j = left[0], right[0]
+        if len(left) == len(right) == 1:
+            self.join(i, j)
+        elif self.template(i, j) is None:
+            for x in left:
+                for y in right:
+                    self.join(x, y)
+        else:
+            self.joined.add((i, j))
+            for x in left:
+                self.join(x, j)
+            for y in right[1:]:
+                self.join(i, y)
+
+    def tie(self, member: int, primary: int) -> PairScore:
+        """The pair that ties `member` (an id) to the story: with `primary` when the two were judged one story
+        directly, else the first pair that joined it."""
+        lo, hi = min(member, primary), max(member, primary)
+        if (lo, hi) in self.edges:
+            return self.edges[lo, hi]
+        i, j = bisect_left(self.ids, lo), bisect_left(self.ids, hi)
+        ends = sorted((self.first_of.get(i, i), self.first_of.get(j, j)))
+        split = self.split_pairs and frozenset((lo, hi)) in self.split_pairs
+        if not split and tuple(ends) in self.joined and (t := self.template(i, j)) is not None and t.grouped:
+            return _between(t, lo, hi)
+        if not self.first_edge:
+            for edge in self.edges.values():
+                self.first_edge.setdefault(edge.a, edge)
+                self.first_edge.setdefault(edge.b, edge)
+        return self.first_edge[member]
+
+    def _exact_set(self, index: int) -> frozenset[int]:
+        if index not in self.sets:
+            record = self.ordered[index]
+            self.sets[index] = shingles(record.text or (self.load_text(record.id) if self.load_text else ""))
+        return self.sets[index]
+
+
+def _between(t: PairScore, a: int, b: int) -> PairScore:
+    """The judgement `t` of two posts, for two copies of them (a < b, in the same order)."""
+    if (t.a, t.b) == (a, b):
+        return t
+    return PairScore(a, b, t.jaccard, t.containment, t.title, t.same_author, t.sizes, t.grouped, t.rule, t.exact)
+
+
+@dataclass(slots=True)
+class _Copies:
+    classes: dict[int, list[int]]  # first index: every index of the class (ascending), for classes of two or more
+    later: set[int]  # the indexes in those classes but their firsts
+
+
+def _copies(
+    ordered: Sequence[DupRecord], prints: Sequence[Fingerprint], has_text: list[bool], split: set[int]
+) -> _Copies:
+    """Classes of copies that every judgement treats alike: the same sketch, title and author. A post in a
+    user's split stands alone, since a split names single posts."""
+    shared = {key for key, count in Counter(map(id, prints)).items() if count > 1}  # most sketches are one post's
+    by_key: dict[object, list[int]] = {}
+    for index, fp in enumerate(prints):
+        record = ordered[index]
+        if id(fp) in shared and record.id not in split:
+            by_key.setdefault((id(fp), record.title, record.author, has_text[index]), []).append(index)
+    classes = {members[0]: members for members in by_key.values() if len(members) > 1}
+    return _Copies(classes, {i for members in classes.values() for i in members[1:]})
 
 
 def _split_pairs(splits: Splits) -> set[frozenset[int]]:
@@ -410,6 +508,10 @@ def _union(edges: list[PairScore], split_pairs: set[frozenset[int]]) -> list[lis
     """Union-find over the edges, strongest first; a merge that would join a split pair is skipped."""
     parent = {x: x for edge in edges for x in (edge.a, edge.b)}
     members = {x: [x] for x in parent}
+    partners: dict[int, list[int]] = defaultdict(list)  # who each split post must never join
+    for x, y in map(tuple, split_pairs):
+        partners[x].append(y)
+        partners[y].append(x)
 
     def find(x: int) -> int:
         while parent[x] != x:
@@ -417,10 +519,13 @@ def _union(edges: list[PairScore], split_pairs: set[frozenset[int]]) -> list[lis
             x = parent[x]
         return x
 
+    def splits_apart(ra: int, rb: int) -> bool:
+        return any(find(y) == rb for x in members[ra] if x in partners for y in partners[x] if y in parent)
+
     # strongest first decides which merge a split skips; with no split, every order gives the same groups
     for edge in sorted(edges, key=lambda e: (-e.score, e.a, e.b)) if split_pairs else edges:
         ra, rb = find(edge.a), find(edge.b)
-        if ra == rb or any(frozenset((x, y)) in split_pairs for x in members[ra] for y in members[rb]):
+        if ra == rb or (partners and splits_apart(ra, rb)):
             continue
         keep, gone = min(ra, rb), max(ra, rb)
         parent[gone] = keep

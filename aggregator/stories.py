@@ -19,8 +19,6 @@ from aggregator.dedup import (
     DedupPolicy,
     DupRecord,
     Fingerprint,
-    PairScore,
-    StoryGroup,
     explain,
     fingerprint,
     group_stories,
@@ -62,18 +60,12 @@ def regroup(store: Store, policy: DedupPolicy = DEFAULT_POLICY) -> GroupingResul
     groups = group_stories(records, policy, splits=store.splits(), fingerprints=prints, load_text=store.post_text)
     members: list[tuple[int, int, bool, float, str]] = []
     for group in groups:
-        for member in group.members:
-            pair = _evidence(group, member)
-            score, rule = (pair.score, pair.rule) if pair else (0.0, "")
-            members.append((member, group.primary, member == group.primary, score, rule))
+        members.append((group.primary, group.primary, True, 0.0, ""))
+        members.extend(
+            (m, group.primary, False, p.score, p.rule) for m, p in zip(group.alternates, group.pairs, strict=True)
+        )
     store.replace_stories(members)
     return GroupingResult(len(records), len(groups), sum(len(g.members) - 1 for g in groups))
-
-
-def _evidence(group: StoryGroup, member: int) -> PairScore | None:
-    """The pair that tied `member` to the primary, else any pair it is in."""
-    with_primary = (p for p in group.pairs if {p.a, p.b} == {member, group.primary})
-    return next(with_primary, None) or next((p for p in group.pairs if member in (p.a, p.b)), None)
 
 
 def _dup_record(row: Sequence[Any], text: str = "") -> DupRecord:

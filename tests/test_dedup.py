@@ -154,6 +154,36 @@ def test_a_split_holds_against_a_third_copy_that_links_the_two() -> None:
     assert _ids(groups) == [(1, 2)]
 
 
+def test_a_post_mirrored_in_more_feeds_than_the_posting_cap_is_still_one_story() -> None:
+    # each sketch value is in 100 posts, past the cap of 64 that marks boilerplate: the cap counts distinct texts
+    text = (DATA / "diffusion-notes.txt").read_text(encoding="utf-8")
+    mirrors = [
+        _record(i, text, "Diffusion", source=f"aggregator-{i}", published=DAY + timedelta(hours=i)) for i in range(100)
+    ]
+    other = _record(100, (DATA / "diffusion-notes.txt").read_text(encoding="utf-8")[:900], "Diffusion")
+    groups = group_stories([*mirrors, other])
+    assert _ids(groups) == [tuple(range(101))]
+    assert groups[0].primary == 0
+    # every alternate is tied to the primary itself, by the pair that judged them
+    assert [(p.a, p.b) for p in groups[0].pairs] == [(0, i) for i in range(1, 101)]
+    assert groups[0].pairs[0].rule.startswith("near-identical") and "excerpt" in groups[0].pairs[-1].rule
+
+
+def test_each_alternate_has_the_pair_that_ties_it_to_the_story() -> None:
+    # 3 is a copy of 2, which is an excerpt of 1; 4 copies 1: 2 and 3 are tied to the primary 1 directly
+    text = (DATA / "diffusion-notes.txt").read_text(encoding="utf-8")
+    records = [
+        _record(1, text, "Diffusion"),
+        _record(2, text[:900], "Diffusion"),
+        _record(3, text[:900], "Diffusion"),
+        _record(4, text, "Diffusion", published=DAY + timedelta(days=1)),
+    ]
+    (group,) = group_stories(records)
+    assert group.members == (1, 2, 3, 4)
+    assert [(p.a, p.b) for p in group.pairs] == [(1, 2), (1, 3), (1, 4)]
+    assert [p.score for p in group.pairs] == [p.score for p in (score_pair(records[0], r) for r in records[1:])]
+
+
 def test_explain_gives_the_scores_and_the_rule() -> None:
     message = explain(_blog_vit(), _hackmd_vit())
     assert "one story" in message and "near-identical text" in message and "Jaccard" in message
@@ -195,6 +225,38 @@ def test_grouping_is_deterministic_and_independent_of_order(texts: list[list[str
     shuffled = records[:]
     rng.shuffle(shuffled)
     assert group_stories(records) == group_stories(shuffled)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_WORDS, min_size=1, max_size=6), st.data())
+def test_copies_of_a_post_join_its_story_and_change_no_other(texts: list[list[str]], data: st.DataObject) -> None:
+    policy = DedupPolicy(min_shingles=3, max_posting=data.draw(st.integers(2, 4)))  # copies overflow the cap
+    records = [_record(i, " ".join(words), title=" ".join(words[:3])) for i, words in enumerate(texts)]
+    original = data.draw(st.sampled_from(records))
+    copies = [
+        DupRecord(100 + n, *(getattr(original, f) for f in DupRecord.__slots__[1:]))
+        for n in range(data.draw(st.integers(1, 8)))
+    ]
+    before = {frozenset(g.members) for g in group_stories(records, policy)}
+    after = {frozenset(g.members) for g in group_stories(records + copies, policy)}
+    story = next((g for g in before if original.id in g), frozenset())
+    twins_join = score_pair(original, copies[0], policy).grouped
+    joined = story | {c.id for c in copies} | ({original.id} if twins_join else set())
+    expected = (before - {story}) | ({joined} if story or twins_join else set())
+    assert after == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 7), st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6)), max_size=4))
+def test_no_story_ever_holds_a_split_pair(count: int, split: list[tuple[int, int]]) -> None:
+    text = (DATA / "diffusion-notes.txt").read_text(encoding="utf-8")
+    copies = [_record(i, text, "Diffusion") for i in range(count)]
+    splits = [frozenset(pair) for pair in split if len(set(pair)) == 2]
+    groups = group_stories(copies, splits=splits)
+    assert not any(pair <= set(g.members) for g in groups for pair in splits)
+    # a copy that no split names is in the story of every other such copy
+    free = set(range(count)) - {x for pair in splits for x in pair}
+    assert len({next((g.primary for g in groups if m in g.members), m) for m in free}) <= 1
 
 
 @settings(max_examples=40, deadline=None)
