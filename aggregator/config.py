@@ -15,6 +15,7 @@ from typing import Any
 from aggregator.dates import zone_named
 from aggregator.errors import ConfigError
 from aggregator.models import KINDS, Kind
+from aggregator.proxy import DIRECT, parse_proxy
 from aggregator.urls import is_http_url
 
 DEFAULT_CONFIG_NAME = "feeds.toml"
@@ -40,6 +41,7 @@ class Settings:
     hackmd_concurrency: int = 2  # note downloads in flight for one HackMD profile
     workers: int = 0  # processes for parsing; 0 = one per core
     timezone: str = "UTC"  # IANA zone a date written without one is read in (a source's own overrides it)
+    proxy: str = ""  # an http:// proxy for every request, or "direct"; empty: the environment's (HTTPS_PROXY...)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +150,9 @@ def _parse_settings(raw: Any, where: str) -> Settings:
             raise ConfigError(f"{where}: [settings]: key {key!r} must not be negative ({value})")
     values: dict[str, Any] = {k: float(v) if _SETTING_TYPES[k] == (int, float) else v for k, v in raw.items()}
     check_zone(values.get("timezone"), f"{where}: [settings]")
+    proxy = values.get("proxy", "")
+    if proxy.strip() and proxy.strip().lower() != DIRECT:
+        parse_proxy(proxy, f"{where}: [settings] proxy")  # refused now, not by every request
     return Settings(**values)
 
 

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import h11
 
+from aggregator.proxy import Proxy
+
 Origin = tuple[str, str, int]  # scheme, host (ASCII, IDNA-encoded), port
 
 _MAX_HEAD = 100 * 1024  # a status line and headers longer than this are refused (httpcore's limit too)
@@ -73,8 +75,15 @@ class Pool:
     """
 
     def __init__(
-        self, *, per_host: int, keep_hosts: int, keepalive: float, ssl_context: Callable[[], ssl.SSLContext]
+        self,
+        *,
+        per_host: int,
+        keep_hosts: int,
+        keepalive: float,
+        ssl_context: Callable[[], ssl.SSLContext],
+        proxy_for: Callable[[str, str], Proxy | None] | None = None,
     ) -> None:
+        self._proxy_for = proxy_for  # (scheme, host) to the proxy a request goes through, or None for none
         self._per_host = per_host
         self._keep_hosts = keep_hosts
         self._keepalive = keepalive
@@ -86,6 +95,11 @@ class Pool:
         self, origin: Origin, method: bytes, target: bytes, headers: list[tuple[bytes, bytes]], timeouts: Timeouts
     ) -> Answer:
         """Send a request without a body; return once the answer's head is in."""
+        proxy = self._proxy_for(origin[0], origin[1]) if self._proxy_for is not None else None
+        if proxy is not None and origin[0] == "http":  # the proxy forwards it: the whole URL, and its password
+            target = b"http://" + _authority(origin, default=80) + target
+            if proxy.authorization is not None:
+                headers = [*headers, (b"Proxy-Authorization", proxy.authorization)]
         try:
             head = h11.Request(method=method, target=target, headers=headers)
         except h11.LocalProtocolError as e:
@@ -98,7 +112,7 @@ class Pool:
                 if isinstance(error, ReadTimeout) or connection.received:
                     raise
                 # the server closed the idle connection as the request went out: a GET is safe to send again
-        connection = await self._connect(origin, timeouts.connect)
+        connection = await self._connect(origin, timeouts.connect, proxy)
         return await connection.exchange(self, head, timeouts)
 
     def _take_idle(self, origin: Origin) -> _Connection | None:
@@ -113,19 +127,26 @@ class Pool:
             connection.close()
         return None
 
-    async def _connect(self, origin: Origin, seconds: float | None) -> _Connection:
+    async def _connect(self, origin: Origin, seconds: float | None, proxy: Proxy | None) -> _Connection:
         scheme, host, port = origin
         context = self._ssl_context() if scheme == "https" else None
         loop = asyncio.get_running_loop()
+        through = f" through the proxy {proxy.shown}" if proxy is not None else ""
         try:
-            async with asyncio.timeout(seconds):
-                transport, protocol = await loop.create_connection(
-                    lambda: _Buffered(loop), host, port, ssl=context, server_hostname=host if context else None
-                )
+            async with asyncio.timeout(seconds):  # the tunnel and the TLS handshake included
+                transport: asyncio.BaseTransport
+                if proxy is None:
+                    transport, protocol = await loop.create_connection(
+                        lambda: _Buffered(loop), host, port, ssl=context, server_hostname=host if context else None
+                    )
+                else:
+                    transport, protocol = await loop.create_connection(lambda: _Buffered(loop), proxy.host, proxy.port)
+                    if context is not None:
+                        transport = await _tunnel(transport, protocol, origin, proxy, context)
         except TimeoutError:
-            raise ConnectTimeout(f"connecting to {host}:{port} timed out") from None
+            raise ConnectTimeout(f"connecting to {host}:{port}{through} timed out") from None
         except OSError as e:  # ssl.SSLError is an OSError: a refused certificate lands here too
-            raise ConnectError(str(e) or type(e).__name__) from None
+            raise ConnectError(f"{e or type(e).__name__}{through}") from None
         assert isinstance(transport, asyncio.Transport)
         connection = _Connection(origin, transport, protocol, self._open)
         self._open.add(connection)
@@ -289,6 +310,55 @@ class _Connection:
     def close(self) -> None:
         self._open.discard(self)
         self.transport.close()
+
+
+async def _tunnel(
+    transport: asyncio.BaseTransport, protocol: _Buffered, origin: Origin, proxy: Proxy, context: ssl.SSLContext
+) -> asyncio.BaseTransport:
+    """Ask `proxy` for a CONNECT tunnel to the origin, then speak TLS to the origin through it."""
+    assert isinstance(transport, asyncio.Transport)
+    authority = _authority(origin, default=None)
+    state = h11.Connection(h11.CLIENT, max_incomplete_event_size=_MAX_HEAD)
+    headers = [(b"Host", authority)]
+    if proxy.authorization is not None:
+        headers.append((b"Proxy-Authorization", proxy.authorization))
+    try:
+        transport.write(
+            (state.send(h11.Request(method=b"CONNECT", target=authority, headers=headers)) or b"")
+            + (state.send(_END) or b"")
+        )
+        while (event := state.next_event()) is h11.NEED_DATA or type(event) is h11.InformationalResponse:
+            if event is h11.NEED_DATA:
+                if not protocol.buffer and not protocol.ended:
+                    await protocol.received_more()
+                if not protocol.buffer:
+                    raise ConnectError(f"the proxy {proxy.shown} closed the connection instead of opening a tunnel")
+                state.receive_data(bytes(protocol.buffer))
+                protocol.buffer.clear()
+    except h11.ProtocolError as e:
+        transport.close()
+        raise ConnectError(f"the proxy {proxy.shown} did not answer CONNECT in HTTP/1.1 ({e})") from None
+    except BaseException:
+        transport.close()
+        raise
+    assert isinstance(event, h11.Response)
+    if not 200 <= event.status_code < 300 or state.trailing_data[0]:
+        transport.close()
+        reason = event.reason.decode("latin-1")
+        raise ConnectError(
+            f"the proxy {proxy.shown} refused a tunnel to {authority.decode()}: {event.status_code} {reason}"
+        )
+    tls = await asyncio.get_running_loop().start_tls(transport, protocol, context, server_hostname=origin[1])
+    assert isinstance(tls, asyncio.Transport)
+    protocol.transport = tls  # reading is paused and resumed on what the connection reads from
+    return tls
+
+
+def _authority(origin: Origin, *, default: int | None) -> bytes:
+    """host:port of an origin (the port left out when it is `default`), an IPv6 host in brackets."""
+    _, host, port = origin
+    name = f"[{host}]" if ":" in host else host
+    return (name if port == default else f"{name}:{port}").encode("ascii")
 
 
 class _Buffered(asyncio.Protocol):

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import email.utils
 import hashlib
+import os
 import random
 import ssl
 import sys
@@ -42,6 +43,7 @@ from aggregator.http_backend import (
     Timeouts,
 )
 from aggregator.models import Validator
+from aggregator.proxy import ProxyRules
 from aggregator.urls import resolve
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -89,7 +91,10 @@ class HttpClient:
         # requests go straight to an httpx transport: redirects, retries, limits and the deadline are done
         # here, and httpx.AsyncClient's layers over a transport (auth, redirects, a cookie jar, event hooks)
         # cost a quarter of the CPU of a conditional GET while doing nothing agg needs
-        self._transport = transport or _Transport(max(1, settings.per_host), keep=max(1, settings.concurrency))
+        if transport is None:
+            rules = ProxyRules.configured(settings.proxy, os.environ)  # a bad proxy fails the run here, once
+            transport = _Transport(max(1, settings.per_host), keep=max(1, settings.concurrency), proxies=rules)
+        self._transport = transport
         self._headers = {"User-Agent": settings.user_agent, "Accept": "*/*", "Accept-Encoding": "gzip, deflate"}
         self._extensions = {"timeout": httpx.Timeout(settings.timeout, connect=settings.timeout).as_dict()}
 
@@ -231,9 +236,15 @@ class HttpClient:
 class _Transport(httpx.AsyncBaseTransport):
     """httpx's requests and responses over `http_backend.Pool`, its failures as httpx's exceptions."""
 
-    def __init__(self, per_host: int, keep: int) -> None:
+    def __init__(self, per_host: int, keep: int, proxies: ProxyRules | None = None) -> None:
         self._context: ssl.SSLContext | None = None
-        self._pool = Pool(per_host=per_host, keep_hosts=keep, keepalive=_KEEPALIVE_SECONDS, ssl_context=self._ssl)
+        self._pool = Pool(
+            per_host=per_host,
+            keep_hosts=keep,
+            keepalive=_KEEPALIVE_SECONDS,
+            ssl_context=self._ssl,
+            proxy_for=proxies.proxy_for if proxies is not None else None,
+        )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
