@@ -75,7 +75,7 @@ def _dup_record(row: Sequence[Any], text: str = "") -> DupRecord:
 
 
 def _record(store: Store, post_id: int) -> DupRecord:
-    rows = store.dedup_rows(post_id)
+    rows = list(store.dedup_rows(post_id))
     if not rows:
         raise AggError(f"no stored post with id {post_id}")
     return _dup_record(rows[0], store.post_text(post_id))

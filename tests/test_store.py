@@ -51,11 +51,11 @@ def store(tmp_path: Path) -> Store:
 
 def test_migrations_are_versioned_and_idempotent(tmp_path: Path) -> None:
     first = Store.open(tmp_path / "agg.db")
-    assert first.version == len(MIGRATIONS) == 8
+    assert first.version == len(MIGRATIONS) == 9
     assert first.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     first.close()
     again = Store.open(tmp_path / "agg.db")  # opening an up-to-date database changes nothing
-    assert again.version == 8
+    assert again.version == len(MIGRATIONS)
     assert set(again.db.table_names()) >= {
         "fts_pending",
         "posts",
@@ -227,6 +227,45 @@ def test_fetch_only_queues_posts_and_search_indexes_them(store: Store) -> None:
     assert _index_is_consistent(store)
 
 
+def test_a_version_8_database_keeps_its_sketches_in_their_own_table(tmp_path: Path) -> None:
+    import sqlite3
+
+    import sqlite_utils
+
+    from aggregator.dedup import FINGERPRINT_VERSION, fingerprint
+
+    conn = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
+    for migration in MIGRATIONS[:8]:
+        migration(sqlite_utils.Database(conn))
+    conn.execute("PRAGMA user_version = 8")
+    sketch = fingerprint("注意力机制 " * 40 + "attention is all you need")
+    conn.execute(
+        "INSERT INTO posts (url_key, canonical_url, url, source, title, title_key, content_text, first_seen, "
+        "last_seen, fp, fp_size, fp_version) VALUES ('//blog.test/a', 'https://blog.test/a', 'https://blog.test/a', "
+        "'blog', 'Old notes', 'old notes', 'x', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', ?, ?, ?)",
+        [sketch.to_bytes(), sketch.size, FINGERPRINT_VERSION],
+    )
+    conn.close()
+    store = Store.open(tmp_path / "old.db")
+    (row,) = store.dedup_rows()
+    assert row[7:10] == (sketch.to_bytes(), sketch.size, FINGERPRINT_VERSION)
+
+    # a post saved now keeps its sketch there too, and a changed post's sketch replaces it
+    def sketched(url: str, title: str, text: str) -> Post:
+        fp = fingerprint(text)
+        return post(url, title, text, fingerprint=fp.to_bytes(), fingerprint_size=fp.size,
+                    fingerprint_version=FINGERPRINT_VERSION)  # fmt: skip
+
+    save(store, [sketched("https://blog.test/b", "New notes", "flow matching and rectified flows " * 30)])
+    save(store, [sketched("https://blog.test/a", "Old notes", "diffusion models, score matching " * 30)])
+    rows = {r[1]: r for r in store.dedup_rows()}
+    assert rows["https://blog.test/b"][7] == fingerprint("flow matching and rectified flows " * 30).to_bytes()
+    assert rows["https://blog.test/a"][7] == fingerprint("diffusion models, score matching " * 30).to_bytes()
+    assert store.conn.execute("SELECT count(*) FROM post_sketches").fetchone()[0] == 2
+    save(store, [post("https://blog.test/a", "Old notes", text="")])  # now without text, so without a sketch
+    assert {r[1]: r[7] for r in store.dedup_rows()}["https://blog.test/a"] is None
+
+
 def test_a_version_3_database_keeps_its_index(tmp_path: Path) -> None:
     import sqlite3
 
@@ -243,7 +282,7 @@ def test_a_version_3_database_keeps_its_index(tmp_path: Path) -> None:
     )
     conn.close()
     store = Store.open(tmp_path / "old.db")
-    assert store.version == 8 and store.pending_index() == 0
+    assert store.version == len(MIGRATIONS) and store.pending_index() == 0
     assert [p.title for p in store.search("diffusion")] == ["Old notes"]
     save(store, [post("https://blog.test/a", "Old notes", text="about flow matching")])
     assert store.search("diffusion") == [] and [p.title for p in store.search("matching")] == ["Old notes"]
