@@ -54,6 +54,14 @@ class ParseError(SourceError):
     """A response could not be parsed as the kind of document expected."""
 
 
+class WorkersDying(ParseError):
+    """Not parsed: worker processes die as soon as they start, whatever they are given (a memory limit
+    below what a worker needs, a broken native library), so nothing is parsed for the rest of the run."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"not parsed: {reason}")
+
+
 class WorkerCrashed(ParseError):
     """The worker process parsing a source's content died, alone with it: a native parser crashed on
     those bytes, or the system killed the process (out of memory)."""

@@ -19,7 +19,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPool
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from aggregator.errors import WorkerCrashed
+from aggregator.errors import WorkerCrashed, WorkersDying
 
 # what the worker functions live in (parsers, extractors, normalising), for the forkserver to preload
 _WORKER_MODULES = (
@@ -32,6 +32,11 @@ _WORKER_MODULES = (
 )
 
 
+# fresh workers in a row that die before a trivial call: they die as they start (a memory limit below what
+# a worker needs, a broken native library), whatever they are given; a hostile feed kills only its own call
+_DEAD_STARTS = 3
+
+
 class LazyProcessPool(Executor):
     """A process pool started on first use (or early, by `start_early`), so a run where everything answers
     304 starts no process.
@@ -40,18 +45,30 @@ class LazyProcessPool(Executor):
     ProcessPoolExecutor for every call in it and after it. Here the pool is started again for new calls,
     and each call the break caught is run once more alone, in a process of its own, one at a time: the
     call that dies there fails with WorkerCrashed, and the others get their results.
+
+    Before a second try, the fresh process runs a trivial call first. When _DEAD_STARTS fresh processes in
+    a row die on it, workers die whatever they are given: every call from then on fails at once with
+    WorkersDying, and the run is told once (second tries for 1,000 sources, one at a time, took minutes to
+    fail them all the same).
     """
 
     def __init__(self, workers: int, *, on_unavailable: Callable[[str], None] | None = None) -> None:
         self.workers = workers
-        self.on_unavailable = on_unavailable  # told once, with the reason, when the calls run in this process
+        # told once, with the reason, when the calls run in this process, or when workers die as they start
+        self.on_unavailable = on_unavailable
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()  # the pool is swapped from the pool's own result thread
         self._alone: ThreadPoolExecutor | None = None  # runs the calls to try again, one at a time
         self._inline: ThreadPoolExecutor | None = None  # runs every call once no process can be started
         self._closed = False
+        self._dead_starts = 0  # fresh processes in a row that died before a trivial call
+        self._dying: str | None = None  # why calls fail at once, when workers die as they start
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        if self._dying is not None:
+            failed: Future[Any] = Future()
+            failed.set_exception(WorkersDying(self._dying))
+            return failed
         try:
             pool, inner = self._submit_shared(fn, args, kwargs)
         except _CannotStart as e:
@@ -135,7 +152,9 @@ class LazyProcessPool(Executor):
             return
         self._replace(pool)
         alone = self._alone_runner()
-        if alone is None:  # a break while the run shuts down: nobody waits for a second try
+        if self._dying is not None:
+            _copy_outcome(done, outer, error=WorkersDying(self._dying))
+        elif alone is None:  # a break while the run shuts down: nobody waits for a second try
             _copy_outcome(done, outer)
         else:
             alone.submit(self._run_alone, outer, fn, args, kwargs)
@@ -153,23 +172,44 @@ class LazyProcessPool(Executor):
         if outer.cancelled():
             return
         try:
-            pool = self._start(1)
-            try:
-                done = _launch(pool, fn, args, kwargs)
-                concurrent.futures.wait([done])
-            finally:
-                pool.shutdown(wait=True)
+            while True:
+                if self._dying is not None:
+                    outer.set_exception(WorkersDying(self._dying))
+                    return
+                pool = self._start(1)
+                try:
+                    if self._starts_a_worker(pool):
+                        done = _launch(pool, fn, args, kwargs)
+                        concurrent.futures.wait([done])
+                        break
+                finally:
+                    pool.shutdown(wait=True)
         except _CannotStart as e:  # not run in this process instead: it may be what killed the worker
             outer.set_exception(WorkerCrashed(f"no process could be started to try it again: {e.reason}"))
             return
         _copy_outcome(done, outer, error=WorkerCrashed() if _broke(done) else None)
+
+    def _starts_a_worker(self, pool: ProcessPoolExecutor) -> bool:
+        """Whether a fresh process lives through a trivial call; after _DEAD_STARTS in a row that do not,
+        workers are known to die as they start, and the run is told."""
+        probe = _launch(pool, os.getpid, (), {})
+        concurrent.futures.wait([probe])
+        if not _broke(probe):
+            self._dead_starts = 0
+            return True
+        self._dead_starts += 1  # only the one thread that runs second tries counts
+        if self._dead_starts >= _DEAD_STARTS:
+            self._dying = f"worker processes die as they start ({self._dead_starts} in a row before a trivial call)"
+            if self.on_unavailable is not None:
+                self.on_unavailable(f"{self._dying}; nothing more is parsed in this run")
+        return False
 
     def _replace(self, broken: ProcessPoolExecutor) -> None:
         with self._lock:
             if self._pool is not broken or self._closed:
                 return  # started again already, by another call of the same break; or the run is over
             try:
-                self._pool = self._start(self.workers)
+                self._pool = self._start(self.workers) if self._dying is None else None
             except _CannotStart:
                 self._pool = None  # the next call tries again, and runs in this process if it cannot either
         broken.shutdown(wait=False)

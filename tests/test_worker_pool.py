@@ -22,7 +22,7 @@ from fixture_server import serve
 
 from aggregator import workers
 from aggregator.config import load_config
-from aggregator.errors import SourceError, WorkerCrashed
+from aggregator.errors import SourceError, WorkerCrashed, WorkersDying
 from aggregator.pipeline import run_fetch
 from aggregator.store import Store
 from aggregator.workers import LazyProcessPool
@@ -297,3 +297,63 @@ def test_fetch_goes_on_in_one_process_when_the_system_refuses_workers(tmp_path: 
         assert [post.title for post in store.posts()] == ["Attention"]  # one post, though two sources list it
     finally:
         store.close()
+
+
+def test_workers_that_die_as_they_start_fail_every_call_at_once_and_tell_the_run_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made: list[int] = []
+    real = workers.ProcessPoolExecutor
+
+    def aborting(*args: object, **kwargs: object) -> object:
+        made.append(1)
+        return real(*args, initializer=os.abort, **kwargs)  # type: ignore[misc, arg-type]  # every worker dies first
+
+    monkeypatch.setattr(workers, "ProcessPoolExecutor", aborting)
+    notices: list[str] = []
+    pool = LazyProcessPool(2, on_unavailable=notices.append)
+    try:
+        futures = [pool.submit(twice, value) for value in range(1, 25)]
+        _, waiting = wait(futures, timeout=120)
+        assert not waiting
+        errors = [f.exception(timeout=0) for f in futures]
+        assert all(isinstance(e, WorkerCrashed | WorkersDying) for e in errors)
+        assert sum(isinstance(e, WorkersDying) for e in errors) >= 12  # most never wait for a second try
+        later = pool.submit(twice, 5)
+        assert later.done() and isinstance(later.exception(), WorkersDying)  # no new process for it
+    finally:
+        pool.shutdown()
+    assert len(made) < 24  # a second try alone for each call would start a process for each
+    assert notices == ["worker processes die as they start (3 in a row before a trivial call); nothing more is "
+                       "parsed in this run"]  # fmt: skip
+    assert str(errors[-1]) == "not parsed: worker processes die as they start (3 in a row before a trivial call)"
+
+
+FETCH_WITH_DYING_WORKERS = """
+import functools, os
+from aggregator import workers
+
+workers.ProcessPoolExecutor = functools.partial(workers.ProcessPoolExecutor, initializer=os.abort)
+from aggregator.cli import main
+main()
+"""
+
+
+def test_fetch_with_workers_that_die_as_they_start_fails_each_source_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "feed.xml").write_text(RSS, encoding="utf-8")
+    with serve(tmp_path / "site") as served:
+        sources = {f"s{n}": served.url(f"feed.xml?{n}") for n in range(30)}
+        config = write_feeds_toml(tmp_path, sources, {})
+        done = subprocess.run(
+            [sys.executable, "-c", FETCH_WITH_DYING_WORKERS, "fetch", "--config", str(config), "-q"],
+            cwd=tmp_path, env=agg_env(), capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+    assert done.returncode == 1
+    lines = done.stderr.splitlines()
+    assert "Traceback" not in done.stderr
+    warning = "agg: warning: worker processes die as they start (3 in a row before a trivial call); nothing more"
+    assert [line for line in lines if line.startswith("agg: warning")] == [f"{warning} is parsed in this run"]
+    failed = [line for line in lines if line.startswith("s")]
+    assert len(failed) == 30
+    assert sum("not parsed: worker processes die as they start" in line for line in failed) >= 15
