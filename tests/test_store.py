@@ -439,3 +439,22 @@ def test_indexes_no_query_uses_are_gone_and_date_queries_keep_theirs(store: Stor
         )
     )
     assert "posts_by_date" in plan and "TEMP B-TREE" not in plan  # a digest's window: no sort, no table scan order
+
+
+def test_regroup_makes_again_the_sketches_of_another_version_and_stores_them(store: Store) -> None:
+    from aggregator.dedup import FINGERPRINT_VERSION, fingerprint
+    from aggregator.stories import regroup
+
+    text = "注意力机制把每个词和其他所有词联系起来，" * 20 + " scaled dot-product attention"
+    old = fingerprint("something else entirely " * 40)  # what another interpreter would have hashed
+    posts = [
+        post("https://blog.test/a", "Attention", text, fingerprint=old.to_bytes(), fingerprint_size=old.size,
+             fingerprint_version="0-another-python"),
+        post("https://mirror.test/a", "Attention", text, source="mirror"),  # stored without a sketch
+    ]  # fmt: skip
+    save(store, posts[:1])
+    save(store, posts[1:], source="mirror")
+    result = regroup(store)
+    assert (result.stories, result.alternates) == (1, 1)  # the stale sketch was not used: it would not match
+    stored = store.conn.execute("SELECT fp, fp_version FROM post_sketches ORDER BY post_id").fetchall()
+    assert stored == [(fingerprint(text).to_bytes(), FINGERPRINT_VERSION)] * 2
