@@ -268,6 +268,7 @@ def export(
         start = parse_since(since, now) if since else None
         cfg = open_config(config)
         store = open_store(cfg, db)
+        store.map_for_reading()
         info = FeedInfo(self_url=self_url, source_urls={s.name: s.url for s in cfg.sources})
         query = PostQuery(since=start, limit=limit or None, sources=source or [], tags=tag or [], lang=lang)
         try:

@@ -228,6 +228,7 @@ MIGRATIONS: Sequence[Callable[[sqlite_utils.Database], None]] = (
     _migration_8,
     _migration_9,
 )
+_MAP_BYTES = 1 << 34  # more than any store: SQLite lowers it to what it may map (2 GB by default)
 LOG_DAYS = 90  # the fetch log keeps this many days of runs (each source's last outcome stays in its row)
 _COLUMNS = (
     "id", "canonical_url", "url", "source", "title", "author", "published", "updated", "summary", "content_html",
@@ -392,6 +393,13 @@ class Store:
     def close(self) -> None:
         self.commit_deferred()
         self.conn.close()
+
+    def map_for_reading(self) -> None:
+        """Read the file through a memory map, for a command that reads much of it and writes nothing (an
+        export): copying every page out of the kernel's cache took a fifth of an export's time. The mapped
+        pages are the kernel's page cache, which reading fills anyway, but RSS counts them. Not for writers:
+        through a map, a failing disk is a crash (SIGBUS), not an error."""
+        self.conn.execute(f"PRAGMA mmap_size = {_MAP_BYTES}")
 
     @contextlib.contextmanager
     def deferred_commits(self) -> Iterator[None]:

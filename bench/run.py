@@ -55,6 +55,7 @@ class Measured:
     max_rss_mb: float  # the largest single process of the tree (wait4 ru_maxrss, and sampled VmHWM)
     tree_rss_mb: float  # the peak of the sum of RSS over the tree (counts shared pages once per process)
     tree_pss_mb: float  # the peak of the sum of PSS over the tree (shared pages split: the true footprint)
+    tree_anon_mb: float  # the peak of the sum of anonymous memory over the tree: what it allocated, no file pages
     processes: int  # distinct processes seen in the tree
     cpu_seconds: float  # user + system time of the whole tree (sampled; at least what wait4 reports)
     load_before: float  # 1-minute load average when it started: other work on the machine skews wall times
@@ -119,21 +120,25 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICK
 
 
-def _memory_kb(pid: int) -> tuple[int, int, int]:
-    """(RSS, PSS, high-water RSS) of one process in kB; zeros when it is gone."""
-    rss = pss = hwm = 0
+def _memory_kb(pid: int) -> tuple[int, int, int, int]:
+    """(RSS, PSS, high-water RSS, anonymous) of one process in kB; zeros when it is gone. A file read through
+    a memory map (an export's store) counts in RSS and PSS, but it is the kernel's page cache, not the
+    process's own: anonymous memory is that."""
+    rss = pss = hwm = anon = 0
     try:
         for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
             if line.startswith("Rss:"):
                 rss = int(line.split()[1])
             elif line.startswith("Pss:"):
                 pss = int(line.split()[1])
+            elif line.startswith("Anonymous:"):
+                anon = int(line.split()[1])
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 hwm = int(line.split()[1])
     except (OSError, ValueError, IndexError):
         pass
-    return rss, pss, hwm
+    return rss, pss, hwm, anon
 
 
 class TreeSampler(threading.Thread):
@@ -141,20 +146,21 @@ class TreeSampler(threading.Thread):
         super().__init__(daemon=True)
         self.pid, self.interval = pid, interval
         self.stop = threading.Event()
-        self.rss_kb = self.pss_kb = self.hwm_kb = 0
+        self.rss_kb = self.pss_kb = self.hwm_kb = self.anon_kb = 0
         self.seen: set[int] = set()
         self.cpu: dict[int, float] = {}  # last CPU time seen per process of the tree
 
     def run(self) -> None:
         while not self.stop.is_set():
-            rss_sum = pss_sum = 0
+            rss_sum = pss_sum = anon_sum = 0
             for pid in _tree(self.pid):
-                rss, pss, hwm = _memory_kb(pid)
+                rss, pss, hwm, anon = _memory_kb(pid)
                 self.seen.add(pid)
                 self.cpu[pid] = max(self.cpu.get(pid, 0.0), _cpu_seconds(pid))
-                rss_sum, pss_sum = rss_sum + rss, pss_sum + pss
+                rss_sum, pss_sum, anon_sum = rss_sum + rss, pss_sum + pss, anon_sum + anon
                 self.hwm_kb = max(self.hwm_kb, hwm)
             self.rss_kb, self.pss_kb = max(self.rss_kb, rss_sum), max(self.pss_kb, pss_sum)
+            self.anon_kb = max(self.anon_kb, anon_sum)
             self.stop.wait(self.interval)
 
 
@@ -204,6 +210,7 @@ def run_measured(
             max_rss_mb=max(usage.ru_maxrss, sampler.hwm_kb) / 1024,
             tree_rss_mb=sampler.rss_kb / 1024,
             tree_pss_mb=sampler.pss_kb / 1024,
+            tree_anon_mb=sampler.anon_kb / 1024,
             processes=len(sampler.seen),
             cpu_seconds=max(usage.ru_utime + usage.ru_stime, sum(sampler.cpu.values())),
             load_before=load,
@@ -538,7 +545,7 @@ def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     ordered = sorted(runs, key=lambda run: run["seconds"])
     return {
         **ordered[len(ordered) // 2],
-        **{key: max(run[key] for run in runs) for key in ("max_rss_mb", "tree_rss_mb", "tree_pss_mb")},
+        **{key: max(run[key] for run in runs) for key in ("max_rss_mb", "tree_rss_mb", "tree_pss_mb", "tree_anon_mb")},
         "returncode": next((run["returncode"] for run in runs if run["returncode"] != 0), 0),
         "runs_seconds": [run["seconds"] for run in ordered],
     }
@@ -555,7 +562,7 @@ def _public(measured: Measured) -> dict[str, Any]:
     data.pop("stdout")
     data["stderr_tail"] = measured.stderr.strip().splitlines()[-5:]
     data.pop("stderr")
-    for key in ("seconds", "max_rss_mb", "tree_rss_mb", "tree_pss_mb", "cpu_seconds", "load_before"):
+    for key in ("seconds", "max_rss_mb", "tree_rss_mb", "tree_pss_mb", "tree_anon_mb", "cpu_seconds", "load_before"):
         data[key] = round(data[key], 3 if key == "seconds" else 1)
     return data
 
@@ -693,7 +700,9 @@ def _store_rows(results: dict[str, Any]) -> list[Row]:
             data = store[key]
             ok = data["seconds"] <= limit and data["returncode"] == 0 if limit else None
             value = f"{data['seconds']:.2f} s" + ("" if data["returncode"] == 0 else f" (exit {data['returncode']})")
-            detail = f"{_detail(data)}; {data['output_bytes'] / 1e6:.1f} MB out{_runs(data)}"
+            # an export reads the store through a memory map: its RSS counts the file's pages
+            mapped = f" RSS ({data['tree_anon_mb']:.0f} MB anonymous)" if key.startswith("export") else ""
+            detail = f"{_detail(data)}{mapped}; {data['output_bytes'] / 1e6:.1f} MB out{_runs(data)}"
             rows.append(Row(label, value, f"<= {limit:g} s" if limit else "(HTML and text)", ok, detail))
         dedup = store.get("dedup", {})
         if dedup.get("seconds") is not None:
