@@ -15,7 +15,7 @@ from typing import Any
 from aggregator.dates import zone_named
 from aggregator.errors import ConfigError
 from aggregator.models import KINDS, Kind
-from aggregator.proxy import DIRECT, parse_proxy
+from aggregator.proxy import ProxyRules
 from aggregator.urls import is_http_url
 
 DEFAULT_CONFIG_NAME = "feeds.toml"
@@ -150,9 +150,8 @@ def _parse_settings(raw: Any, where: str) -> Settings:
             raise ConfigError(f"{where}: [settings]: key {key!r} must not be negative ({value})")
     values: dict[str, Any] = {k: float(v) if _SETTING_TYPES[k] == (int, float) else v for k, v in raw.items()}
     check_zone(values.get("timezone"), f"{where}: [settings]")
-    proxy = values.get("proxy", "")
-    if proxy.strip() and proxy.strip().lower() != DIRECT:
-        parse_proxy(proxy, f"{where}: [settings] proxy")  # refused now, not by every request
+    # a proxy agg cannot use is refused now, naming the file; the environment's are read by each run
+    ProxyRules.configured(values.get("proxy", ""), {}, f"{where}: [settings] proxy")
     return Settings(**values)
 
 

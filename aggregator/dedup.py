@@ -364,17 +364,17 @@ def group_stories(
         interned.setdefault(fp, fp) for fp in ((fingerprints or {}).get(r.id) or fingerprint(r.text) for r in ordered)
     ]
     split_pairs = _split_pairs(splits)
-    pairs = _Pairs(ordered, prints, policy, split_pairs, load_text)
-    copies = _copies(ordered, prints, pairs.has_text, {x for pair in split_pairs for x in pair})
-    pairs.first_of = {x: first for first, members in copies.classes.items() for x in members}
-    firsts = [i for i in range(len(ordered)) if i not in copies.later] if copies.later else range(len(ordered))
-    for first, members in copies.classes.items():
+    has_text = [bool(r.text or load_text) for r in ordered]
+    classes = _copies(ordered, prints, has_text, {x for pair in split_pairs for x in pair})
+    pairs = _Pairs(ordered, prints, has_text, policy, split_pairs, load_text, classes)
+    firsts = [i for i in range(len(ordered)) if pairs.first_of.get(i, i) == i] if classes else range(len(ordered))
+    for first, members in classes.items():
         pairs.joined.add((first, first))
         for other in members[1:]:
             pairs.join(first, other)  # a star reaches every copy: the class is one story or none
     candidates = candidate_pairs([prints[i] for i in firsts], policy)
     for c, d in sorted(set(candidates) | _same_titles([ordered[i] for i in firsts], policy)):
-        pairs.join_classes(copies.classes.get(firsts[c], [firsts[c]]), copies.classes.get(firsts[d], [firsts[d]]))
+        pairs.join_classes(classes.get(firsts[c], [firsts[c]]), classes.get(firsts[d], [firsts[d]]))
     by_id = {r.id: r for r in ordered}
     stories = []
     for ids in _union(list(pairs.edges.values()), split_pairs):
@@ -391,19 +391,21 @@ class _Pairs:
         self,
         ordered: Sequence[DupRecord],
         prints: Sequence[Fingerprint],
+        has_text: Sequence[bool],
         policy: DedupPolicy,
         split_pairs: set[frozenset[int]],
         load_text: Callable[[int], str] | None,
+        classes: Mapping[int, list[int]],
     ) -> None:
-        self.ordered, self.prints, self.policy, self.split_pairs = ordered, prints, policy, split_pairs
-        self.load_text = load_text
+        self.ordered, self.prints, self.has_text, self.policy = ordered, prints, has_text, policy
+        self.split_pairs, self.load_text = split_pairs, load_text
         self.ids = [r.id for r in ordered]
-        self.has_text = [bool(r.text or load_text) for r in ordered]
         self.judged: dict[tuple[object, ...], PairScore | None] = {}
         self.sets: dict[int, frozenset[int]] = {}
         self.edges: dict[tuple[int, int], PairScore] = {}
         self.joined: set[tuple[int, int]] = set()  # first indexes of two classes judged one story (or one class)
-        self.first_of: dict[int, int] = {}  # a copy's index to its class's first (a post alone is its own)
+        # a copy's index to its class's first (a post alone is its own)
+        self.first_of = {x: first for first, members in classes.items() for x in members}
         self.first_edge: dict[int, PairScore] = {}  # each post's first pair, once all are judged
 
     def template(self, i: int, j: int) -> PairScore | None:
@@ -478,25 +480,19 @@ def _between(t: PairScore, a: int, b: int) -> PairScore:
     return PairScore(a, b, t.jaccard, t.containment, t.title, t.same_author, t.sizes, t.grouped, t.rule, t.exact)
 
 
-@dataclass(slots=True)
-class _Copies:
-    classes: dict[int, list[int]]  # first index: every index of the class (ascending), for classes of two or more
-    later: set[int]  # the indexes in those classes but their firsts
-
-
 def _copies(
-    ordered: Sequence[DupRecord], prints: Sequence[Fingerprint], has_text: list[bool], split: set[int]
-) -> _Copies:
-    """Classes of copies that every judgement treats alike: the same sketch, title and author. A post in a
-    user's split stands alone, since a split names single posts."""
+    ordered: Sequence[DupRecord], prints: Sequence[Fingerprint], has_text: Sequence[bool], split: set[int]
+) -> dict[int, list[int]]:
+    """Classes of copies that every judgement treats alike (the same sketch, title and author), of two or
+    more, by their first index: every index of the class, ascending. A post in a user's split stands alone,
+    since a split names single posts."""
     shared = {key for key, count in Counter(map(id, prints)).items() if count > 1}  # most sketches are one post's
     by_key: dict[object, list[int]] = {}
     for index, fp in enumerate(prints):
         record = ordered[index]
         if id(fp) in shared and record.id not in split:
             by_key.setdefault((id(fp), record.title, record.author, has_text[index]), []).append(index)
-    classes = {members[0]: members for members in by_key.values() if len(members) > 1}
-    return _Copies(classes, {i for members in classes.values() for i in members[1:]})
+    return {members[0]: members for members in by_key.values() if len(members) > 1}
 
 
 def _split_pairs(splits: Splits) -> set[frozenset[int]]:

@@ -243,7 +243,7 @@ class _Transport(httpx.AsyncBaseTransport):
             keep_hosts=keep,
             keepalive=_KEEPALIVE_SECONDS,
             ssl_context=self._ssl,
-            proxy_for=proxies.proxy_for if proxies is not None else None,
+            proxy_for=proxies.proxy_for if proxies else None,
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:

@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 from aggregator.errors import ConfigError
 
-DIRECT = "direct"
+_DIRECT = "direct"
 _SCHEMES = ("http", "https")
 
 
@@ -39,18 +39,23 @@ class ProxyRules:
         self._proxies = dict(proxies)  # by the scheme of the URL requested
         self._no_proxy = no_proxy  # lower-case host names or suffixes, without a leading dot; "*" for all
 
+    def __bool__(self) -> bool:
+        """Whether any request may go through a proxy (most runs: none, and requests skip the lookup)."""
+        return bool(self._proxies)
+
     @classmethod
-    def configured(cls, setting: str, environ: Mapping[str, str]) -> ProxyRules:
-        """The rules of the [settings] `proxy` value, or of the environment when it is empty."""
+    def configured(cls, setting: str, environ: Mapping[str, str], where: str = "[settings] proxy") -> ProxyRules:
+        """The rules of the [settings] `proxy` value (named `where` in an error), or of the environment when
+        it is empty."""
         no_proxy = tuple(
             entry.strip().lower().lstrip(".").split(":")[0]  # a port in an entry is ignored, as curl does
             for entry in _variable(environ, "no_proxy").split(",")
             if entry.strip()
         )
-        if setting.strip().lower() == DIRECT:
+        if setting.strip().lower() == _DIRECT:
             return cls({})
         if setting.strip():
-            proxy = parse_proxy(setting, "[settings] proxy")
+            proxy = parse_proxy(setting, where)
             return cls(dict.fromkeys(_SCHEMES, proxy), no_proxy)
         proxies: dict[str, Proxy] = {}
         fallback = _variable(environ, "all_proxy")

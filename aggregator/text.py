@@ -9,15 +9,11 @@ import unicodedata
 EXCERPT_CHARS = 240  # Latin text; CJK text, about twice as dense, gets half
 _CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\u3040-\u30ff]")
 _ELLIPSIS = "…"
+_WORD = r"[^\W\u2e80-\u9fff\uac00-\ud7af\u3040-\u30ff\uff00-\uffef]"  # a word character that is not CJK
 # one token: a formula (kept whole), a run of Latin letters/digits (a word), one CJK character, or one other character
-_TOKEN = re.compile(
-    r"\$\$.+?\$\$|\$[^$\n]+?\$|\\\(.+?\\\)|\\\[.+?\\\]"
-    r"|[^\W\u2e80-\u9fff\uac00-\ud7af\u3040-\u30ff\uff00-\uffef]+"
-    r"|.",
-    re.DOTALL,
-)
-_WORD_CHAR = re.compile(r"[^\W\u2e80-\u9fff\uac00-\ud7af\u3040-\u30ff\uff00-\uffef]")  # as _TOKEN's words
-_WORD_RUN = re.compile(_WORD_CHAR.pattern + "+")
+_TOKEN = re.compile(r"\$\$.+?\$\$|\$[^$\n]+?\$|\\\(.+?\\\)|\\\[.+?\\\]" + f"|{_WORD}+|.", re.DOTALL)
+_WORD_CHAR = re.compile(_WORD)
+_WORD_RUN = re.compile(_WORD + "+")
 # what XML 1.0 cannot carry (C0 controls but tab/LF/CR, lone surrogates, U+FFFE/U+FFFF): one form feed
 # pasted from a PDF would otherwise make every Atom/RSS export of the store fail
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")

@@ -71,6 +71,7 @@ def test_the_setting_overrides_the_environment_and_direct_turns_proxies_off() ->
     assert {configured.proxy_for(s, "blog.example").host for s in ("http", "https")} == {"configured"}  # type: ignore[union-attr]
     direct = ProxyRules.configured("direct", environ)
     assert direct.proxy_for("http", "blog.example") is None and direct.proxy_for("https", "blog.example") is None
+    assert configured and not direct and not _rules()  # with no proxy at all, requests skip the lookup
 
 
 def test_a_proxy_url_gives_its_credentials_as_basic_authorization_and_hides_the_password() -> None:
