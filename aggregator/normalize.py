@@ -10,11 +10,12 @@ from datetime import datetime
 from aggregator.dates import clamp_future
 from aggregator.dedup import FINGERPRINT_VERSION, fingerprint
 from aggregator.dom import html_to_text, prepare_content
+from aggregator.excerpt import make_excerpt, strip_read_more
 from aggregator.lang import detect_language
 from aggregator.models import Post, RawPost
 from aggregator.papers import paper_keys
 from aggregator.sanitize import sanitize_with_text
-from aggregator.text import content_hash, make_excerpt, strip_read_more, title_key, xml_safe
+from aggregator.text import content_hash, title_key, xml_safe
 from aggregator.urls import canonical_url, is_http_url
 
 

@@ -29,10 +29,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from feeds import _DISPLAY_MATH, _INLINE_MATH, _TAGS, _ZH
 
+from aggregator.excerpt import make_excerpt
 from aggregator.models import Post
 from aggregator.store import FetchRecord, Store
 from aggregator.stories import regroup
-from aggregator.text import content_hash, make_excerpt, title_key
+from aggregator.text import content_hash, title_key
 
 NOW = datetime(2026, 7, 1, tzinfo=UTC)
 RUN_DAYS = 30  # a source's posts are stored in one save_source call per 30 days (one "run" of agg fetch)

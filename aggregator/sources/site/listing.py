@@ -11,11 +11,11 @@ from datetime import datetime
 from urllib.parse import urldefrag
 
 from aggregator.dom import Document, Node, parse_html
+from aggregator.excerpt import looks_truncated
 from aggregator.sources.site.dating import date_from_node
 from aggregator.sources.site.filters import is_non_post_url
 from aggregator.sources.site.pagination import next_page_url
 from aggregator.sources.site.themes import Theme, theme_named
-from aggregator.text import looks_truncated
 from aggregator.urls import resolve, same_site
 
 _READ_MORE_LINKS = "a.btn[href*='#more'], .post-button a, a.article-more, a.more-link, a.read-more, .read-more-link"

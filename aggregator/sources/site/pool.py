@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from aggregator.dom import html_to_text
+from aggregator.excerpt import looks_truncated
 from aggregator.models import KnownPost, RawPost
 from aggregator.sources.site.filters import UrlShapes, is_non_post_url, section_roots
 from aggregator.sources.site.indexes import IndexEntry
 from aggregator.sources.site.listing import ListItem
-from aggregator.text import looks_truncated
 from aggregator.urls import url_key
 
 _MIN_BODY_CHARS = 200
