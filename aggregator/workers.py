@@ -10,16 +10,17 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import functools
-import multiprocessing
 import os
 import threading
 import weakref
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from concurrent.futures import BrokenExecutor, Executor, Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
 
 from aggregator.errors import WorkerCrashed, WorkersDying
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 # what the worker functions live in (parsers, extractors, normalising), for the forkserver to preload
 _WORKER_MODULES = (
@@ -117,7 +118,7 @@ class LazyProcessPool(Executor):
             pool = self._pool
         try:
             return pool, _launch(pool, fn, args, kwargs)
-        except BrokenProcessPool:  # broken by a call whose result has not been handled yet
+        except BrokenExecutor:  # broken by a call whose result has not been handled yet
             self._replace(pool)
             return self._submit_shared(fn, args, kwargs)
 
@@ -216,6 +217,9 @@ class LazyProcessPool(Executor):
 
     @staticmethod
     def _start(workers: int) -> ProcessPoolExecutor:
+        import multiprocessing  # with the process pool's module, 11 ms that a run of 304s need not pay
+        from concurrent.futures import ProcessPoolExecutor
+
         # forkserver: workers fork from a clean process, not from one running an event loop and sockets
         context = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
         if os.name == "posix":
@@ -257,7 +261,7 @@ def _cancel_waiting(waiting: weakref.ref[Future[Any]], settled: Future[Any]) -> 
 
 def _broke(done: Future[Any]) -> bool:
     """Whether the call's pool broke under it (a worker died), rather than the call returning or raising."""
-    return not done.cancelled() and isinstance(done.exception(), BrokenProcessPool)
+    return not done.cancelled() and isinstance(done.exception(), BrokenExecutor)  # a process pool's: BrokenProcessPool
 
 
 def _copy_outcome(done: Future[Any], outer: Future[Any], *, error: BaseException | None = None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import errno
 import gc
 import os
@@ -12,7 +13,7 @@ import sys
 import threading
 import time
 import weakref
-from concurrent.futures import CancelledError, Future, wait
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
@@ -20,7 +21,6 @@ import pytest
 from agg_cli import agg_env, write_feeds_toml
 from fixture_server import serve
 
-from aggregator import workers
 from aggregator.config import load_config
 from aggregator.errors import SourceError, WorkerCrashed, WorkersDying
 from aggregator.pipeline import run_fetch
@@ -205,7 +205,7 @@ def pid() -> int:
 
 
 def test_calls_run_in_this_process_when_no_worker_pool_can_be_made(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(workers, "ProcessPoolExecutor", refuse)  # no semaphores, pipes or descriptors left
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", refuse)  # no semaphores, pipes or descriptors left
     notices: list[str] = []
     pool = LazyProcessPool(2, on_unavailable=notices.append)
     try:
@@ -221,7 +221,7 @@ def test_calls_run_in_this_process_when_no_worker_pool_can_be_made(monkeypatch: 
 
 
 def test_calls_run_in_this_process_when_no_worker_can_be_forked(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(workers.ProcessPoolExecutor, "submit", refuse)  # the pool is made; starting a worker fails
+    monkeypatch.setattr(ProcessPoolExecutor, "submit", refuse)  # the pool is made; starting a worker fails
     notices: list[str] = []
     pool = LazyProcessPool(2, on_unavailable=notices.append)
     try:
@@ -234,7 +234,7 @@ def test_calls_run_in_this_process_when_no_worker_can_be_forked(monkeypatch: pyt
 
 
 def test_an_early_start_that_cannot_fork_tells_the_run_and_raises_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(workers, "ProcessPoolExecutor", refuse)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", refuse)
     uncaught: list[threading.ExceptHookArgs] = []
     monkeypatch.setattr(threading, "excepthook", uncaught.append)
     notices: list[str] = []
@@ -254,7 +254,7 @@ def test_a_second_try_with_no_process_to_run_in_fails_its_call_alone(monkeypatch
     pool = LazyProcessPool(2)
     try:
         assert pool.submit(twice, 1).result(timeout=60) == 2
-        monkeypatch.setattr(workers, "ProcessPoolExecutor", refuse)
+        monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", refuse)
         # the crash breaks the pool; neither a new pool nor the second try alone can start a process
         crashed = pool.submit(twice, -1)
         error = crashed.exception(timeout=120)
@@ -265,13 +265,12 @@ def test_a_second_try_with_no_process_to_run_in_fails_its_call_alone(monkeypatch
 
 
 FETCH_WITHOUT_PROCESSES = """
-import sys
-from aggregator import workers
+import concurrent.futures
 
 def refuse(*args, **kwargs):
     raise OSError(11, "Resource temporarily unavailable")  # fork() failing with EAGAIN
 
-workers.ProcessPoolExecutor = refuse
+concurrent.futures.ProcessPoolExecutor = refuse  # what agg starts its workers with
 from aggregator.cli import main
 main()
 """
@@ -303,13 +302,13 @@ def test_workers_that_die_as_they_start_fail_every_call_at_once_and_tell_the_run
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     made: list[int] = []
-    real = workers.ProcessPoolExecutor
+    real = ProcessPoolExecutor
 
     def aborting(*args: object, **kwargs: object) -> object:
         made.append(1)
         return real(*args, initializer=os.abort, **kwargs)  # type: ignore[misc, arg-type]  # every worker dies first
 
-    monkeypatch.setattr(workers, "ProcessPoolExecutor", aborting)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", aborting)
     notices: list[str] = []
     pool = LazyProcessPool(2, on_unavailable=notices.append)
     try:
@@ -330,10 +329,9 @@ def test_workers_that_die_as_they_start_fail_every_call_at_once_and_tell_the_run
 
 
 FETCH_WITH_DYING_WORKERS = """
-import functools, os
-from aggregator import workers
+import concurrent.futures, functools, os
 
-workers.ProcessPoolExecutor = functools.partial(workers.ProcessPoolExecutor, initializer=os.abort)
+concurrent.futures.ProcessPoolExecutor = functools.partial(concurrent.futures.ProcessPoolExecutor, initializer=os.abort)
 from aggregator.cli import main
 main()
 """
