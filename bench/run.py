@@ -35,9 +35,9 @@ REPO = HERE.parent
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 READER_VENV = HERE / ".venv-reader"
 STORE_RUNS = 3  # digest and exports: each is run this many times, and the median reported
-WARM_RUNS = 3  # the warm fetch, likewise: one run of under a second varies by a fifth
-# the cold fetches, agg's and reader's, by default: agg keeps both cores busy, so whatever else the machine
-# does comes out of its time (reader leaves a core free), and one pair of runs moved their ratio by 10 %
+WARM_RUNS = 5  # the warm fetch, likewise: one run of under a second varies by a fifth, and one in five by more
+# the cold fetches, agg's and reader's in turn, by default: agg keeps both cores busy, so whatever else the
+# machine does comes out of its time (reader leaves a core free), and one pair of runs moved their ratio by 10 %
 COLD_RUNS = 3
 AGG_NOW = "2026-07-01T00:00:00Z"  # pins "now" for digest/export on the synthetic store
 sys.path.insert(0, str(HERE))
@@ -371,18 +371,21 @@ def bench_feeds(
         write_config(config, [(f"feed-{i:05d}", url, "feed") for i, url in enumerate(urls)])
         db = work / "agg.db"
         command = [agg, "fetch", "--config", str(config), "--db", str(db), "-q"]
-        for phase, times in (("cold", cold_runs), ("warm", WARM_RUNS)):
-            log(f"agg fetch, {n} feeds, {phase}" + (f", {times} runs" if times > 1 else ""))
-            runs = []
-            for _ in range(times):
-                if phase == "cold":
-                    for path in db.parent.glob(db.name + "*"):  # the database, its WAL and its lock file
-                        path.unlink()
-                http_json(stats_url)
-                measured = run_measured(command)
-                _check(measured, f"agg fetch ({phase})")
-                runs.append({**_public(measured), "served": http_json(stats_url)})
-            results[f"agg_feeds_{phase}"] = {**_median_run(runs), **db_counts(db)}
+        python, where = (None, "--skip-reader") if skip_reader else reader_python()
+        cold: list[dict[str, Any]] = []
+        readers: list[dict[str, Any]] = []
+        for run in range(cold_runs):
+            # in turn, reader's then agg's: the machine drifts over minutes (the same work cost 10 % more CPU
+            # an hour later), and runs in turn share its drift; agg's last cold run leaves the database warm
+            if python is not None:
+                log(f"reader update_feeds(workers=16), {n} feeds, cold then warm, run {run + 1} of {cold_runs}")
+                readers.append(_reader_run(work, python, where, stats_url))
+            log(f"agg fetch, {n} feeds, cold, run {run + 1} of {cold_runs}")
+            cold.append(_agg_run(command, db, stats_url, "cold"))
+        results["agg_feeds_cold"] = {**_median_run(cold), **db_counts(db)}
+        log(f"agg fetch, {n} feeds, warm, {WARM_RUNS} runs")
+        warm = [_agg_run(command, db, stats_url, "warm") for _ in range(WARM_RUNS)]
+        results["agg_feeds_warm"] = {**_median_run(warm), **db_counts(db)}
         if also_auto:  # the same sources as kind = "auto" (the default kind), on the warm database
             auto_config = work / "feeds-auto.toml"
             write_config(auto_config, [(f"feed-{i:05d}", url, "auto") for i, url in enumerate(urls)])
@@ -392,35 +395,49 @@ def bench_feeds(
             served = http_json(stats_url)
             results["agg_feeds_warm_auto"] = {**_public(measured), "served": served, **db_counts(db)}
             _check(measured, "agg fetch (warm, kind auto)")
-        if skip_reader:
-            results["reader"] = {"skipped": "--skip-reader"}
-            return
-        python, where = reader_python()
         if python is None:
             results["reader"] = {"skipped": where}
-            return
-        log(f"reader update_feeds(workers=16), {n} feeds, cold then warm, {cold_runs} runs ({where})")
-        results["reader"] = bench_reader(work, python, where, stats_url, cold_runs)
+        else:
+            results["reader"] = _median_reader(readers, [run["seconds"] for run in cold])
     finally:
         stop(server)
 
 
-def bench_reader(work: Path, python: str, where: str, stats_url: str, cold_runs: int) -> dict[str, Any]:
-    """reader's `update_feeds(workers=16)` on the N feeds in `work/urls.txt`, each run on an empty database:
-    its run of median cold time (as agg's cold figure is its run of median time), with every run's time."""
-    rdb = work / "reader.sqlite"
-    runs = []
-    for _ in range(cold_runs):
-        for path in rdb.parent.glob(rdb.name + "*"):
+def _agg_run(command: list[str], db: Path, stats_url: str, phase: str) -> dict[str, Any]:
+    """One `agg fetch` of the N feeds: "cold" on an empty database, "warm" on the one the runs before left."""
+    if phase == "cold":
+        for path in db.parent.glob(db.name + "*"):  # the database, its WAL and its lock file
             path.unlink()
-        http_json(stats_url)
-        command = [python, str(HERE / "reader_update.py"), "--db", str(rdb), "--urls", str(work / "urls.txt")]
-        measured = run_measured([*command, "--workers", "16", "--warm"])
-        _check(measured, "reader")
-        report = json.loads(measured.stdout.strip().splitlines()[-1]) if measured.returncode == 0 else {}
-        runs.append({**_public(measured), **report, "served": http_json(stats_url), "python": where})
+    http_json(stats_url)
+    measured = run_measured(command)
+    _check(measured, f"agg fetch ({phase})")
+    return {**_public(measured), "served": http_json(stats_url)}
+
+
+def _reader_run(work: Path, python: str, where: str, stats_url: str) -> dict[str, Any]:
+    """reader's `update_feeds(workers=16)` on the N feeds in `work/urls.txt`, on an empty database, then again
+    with every feed answering 304."""
+    rdb = work / "reader.sqlite"
+    for path in rdb.parent.glob(rdb.name + "*"):
+        path.unlink()
+    http_json(stats_url)
+    command = [python, str(HERE / "reader_update.py"), "--db", str(rdb), "--urls", str(work / "urls.txt")]
+    measured = run_measured([*command, "--workers", "16", "--warm"])
+    _check(measured, "reader")
+    report = json.loads(measured.stdout.strip().splitlines()[-1]) if measured.returncode == 0 else {}
+    return {**_public(measured), **report, "served": http_json(stats_url), "python": where}
+
+
+def _median_reader(runs: list[dict[str, Any]], agg_seconds: list[float]) -> dict[str, Any]:
+    """reader's run of median cold time (as agg's cold figure is its run of median time), every run's time,
+    and the ratio of each pair of runs made in turn."""
     ordered = sorted(runs, key=lambda run: run.get("cold_seconds", float("inf")))
-    return {**ordered[len(ordered) // 2], "cold_runs_seconds": [run.get("cold_seconds") for run in ordered]}
+    pairs = [run.get("cold_seconds", 0.0) / agg for run, agg in zip(runs, agg_seconds, strict=True)]
+    return {
+        **ordered[len(ordered) // 2],
+        "cold_runs_seconds": [run.get("cold_seconds") for run in ordered],
+        "pair_ratios": pairs,
+    }
 
 
 def bench_corpus(work: Path, results: dict[str, Any]) -> None:
@@ -639,6 +656,8 @@ def _feed_rows(results: dict[str, Any], n: int) -> list[Row]:
             rows.append(Row("RATIO agg cold / reader (feeds/s)", f"{ratio:.2f}x", ">= 4x", ratio >= 4))
             agg_cpu, reader_cpu = cold["cpu_seconds"], reader["cpu_seconds"]
             rows[-1].detail = f"CPU per feed: agg {agg_cpu / n * 1000:.0f} ms, reader {reader_cpu / n * 1000:.0f} ms"
+            if reader.get("pair_ratios"):
+                rows[-1].detail += "; runs in turn: " + ", ".join(f"{pair:.2f}x" for pair in reader["pair_ratios"])
         else:
             rows.append(Row("RATIO agg cold / reader (feeds/s)", "not run", ">= 4x", None, str(reader.get("skipped"))))
     if cold and warm:
