@@ -354,6 +354,7 @@ def test_a_run_of_304s_loads_no_parser(tmp_path: Path, site: Served) -> None:
     unused |= {"click", "pygments", "rich"}  # httpx's own command-line client; a bar only on a terminal
     unused |= {"selectolax", "aggregator.dom", "aggregator.sources.feed_xml"}  # the other readers, as feedparser
     unused |= {"httpcore", "anyio", "sniffio"}  # httpx's engine: http_backend speaks HTTP/1.1 with h11 alone
+    unused |= {"multiprocessing", "aggregator.excerpt"}  # no worker starts; excerpts' patterns take 8 ms to compile
     assert not imported & unused
 
 
@@ -365,3 +366,4 @@ def test_export_and_digest_load_no_fetch_engine(tmp_path: Path, site: Served) ->
         imported, _ = _imported_by(tmp_path, *command)
         assert "aggregator.store" in imported, command
         assert not imported & {"asyncio", "httpx", "h11", "aggregator.http_client", "aggregator.pipeline"}, command
+        assert "aggregator.excerpt" not in imported, command  # only the workers cut excerpts
