@@ -34,7 +34,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 READER_VENV = HERE / ".venv-reader"
-STORE_RUNS = 3  # digest and exports: each is run this many times, and the median reported
+STORE_RUNS = 5  # digest, exports, grouping: each is run this many times, and the median reported (one run in
+# three took 0.6-1.2 s more system time, which moved the median of three by as much when two did)
 WARM_RUNS = 5  # the warm fetch, likewise: one run of under a second varies by a fifth, and one in five by more
 # the cold fetches, agg's and reader's in turn, by default: agg keeps both cores busy, so whatever else the
 # machine does comes out of its time (reader leaves a core free), and one pair of runs moved their ratio by 10 %
