@@ -24,7 +24,7 @@ import tempfile
 import threading
 import time
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -432,13 +432,13 @@ def _reader_run(work: Path, python: str, where: str, stats_url: str) -> dict[str
 def _median_reader(runs: list[dict[str, Any]], agg_seconds: list[float]) -> dict[str, Any]:
     """reader's run of median cold time (as agg's cold figure is its run of median time), every run's time,
     and the ratio of each pair of runs made in turn."""
-    ordered = sorted(runs, key=lambda run: run.get("cold_seconds", float("inf")))
+
+    def cold(run: dict[str, Any]) -> float:
+        return float(run.get("cold_seconds", float("inf")))  # a failed run has none, and sorts last
+
     pairs = [run.get("cold_seconds", 0.0) / agg for run, agg in zip(runs, agg_seconds, strict=True)]
-    return {
-        **ordered[len(ordered) // 2],
-        "cold_runs_seconds": [run.get("cold_seconds") for run in ordered],
-        "pair_ratios": pairs,
-    }
+    done = sorted(run["cold_seconds"] for run in runs if "cold_seconds" in run)
+    return {**_middle(runs, cold), "cold_runs_seconds": done, "pair_ratios": pairs}
 
 
 def bench_corpus(work: Path, results: dict[str, Any]) -> None:
@@ -534,7 +534,7 @@ def bench_store(work: Path, posts: int, cache: Path | None, memory_limit_gb: flo
         results["store"][name] = _median_run(runs)
     log(f"duplicate grouping: every sketch computed, then {STORE_RUNS} regroups, each in a new process")
     # the first regroup after every sketch was rewritten is about 2 s slower, in a new process too (reading the
-    # table just written): the median of three is the steady state, what each `agg fetch` pays
+    # table just written): the median of the runs is the steady state, what each `agg fetch` pays
     first_seconds, runs = None, []
     for step in ("sketch", *["dedup"] * STORE_RUNS):
         measured = run_measured(
@@ -550,9 +550,8 @@ def bench_store(work: Path, posts: int, cache: Path | None, memory_limit_gb: flo
         else:
             runs.append({**_public(measured), "result": output})
     median = _median_run(runs)  # the largest memory of the runs
-    middle = sorted((run["result"] for run in runs), key=lambda result: result["seconds"])[len(runs) // 2]
     results["store"]["dedup"] = {
-        **middle,
+        **_middle([run["result"] for run in runs], lambda result: result["seconds"]),
         "first_seconds": first_seconds,
         "runs_seconds": sorted(run["result"]["seconds"] for run in runs),
         "process": median,
@@ -561,13 +560,17 @@ def bench_store(work: Path, posts: int, cache: Path | None, memory_limit_gb: flo
 
 def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The run of median time, with the largest memory of any run; a failure of any run fails the figure."""
-    ordered = sorted(runs, key=lambda run: run["seconds"])
     return {
-        **ordered[len(ordered) // 2],
+        **_middle(runs, lambda run: run["seconds"]),
         **{key: max(run[key] for run in runs) for key in ("max_rss_mb", "tree_rss_mb", "tree_pss_mb", "tree_anon_mb")},
         "returncode": next((run["returncode"] for run in runs if run["returncode"] != 0), 0),
-        "runs_seconds": [run["seconds"] for run in ordered],
+        "runs_seconds": sorted(run["seconds"] for run in runs),
     }
+
+
+def _middle(items: Sequence[dict[str, Any]], key: Callable[[dict[str, Any]], float]) -> dict[str, Any]:
+    """The item of median `key` (the upper one of an even number)."""
+    return sorted(items, key=key)[len(items) // 2]
 
 
 def _runs(data: dict[str, Any]) -> str:
