@@ -436,17 +436,15 @@ class _Pairs:
         """Judge two classes of copies (first indexes left[0] < right[0]): their firsts decide for all, unless
         in doubt, when each pair's exact shingle sets do (copies' texts may differ where sketches cannot tell)."""
         i, j = left[0], right[0]
-        if len(left) == len(right) == 1:
-            self.join(i, j)
-        elif self.template(i, j) is None:
+        if self.template(i, j) is None and (len(left) > 1 or len(right) > 1):
             for x in left:
                 for y in right:
                     self.join(x, y)
-        else:
-            # one pair joins them, each copy being tied to its first; tie() gives any two of their members the
-            # firsts' judgement (a pair for each copy was 20k of the 34k pairs judged in the bench's cold run)
-            self.joined.add((i, j))
-            self.join(i, j)
+            return
+        # one pair joins them, each copy being tied to its first; tie() gives any two of their members the
+        # firsts' judgement (a pair for each copy was 20k of the 34k pairs judged in the bench's cold run)
+        self.joined.add((i, j))
+        self.join(i, j)
 
     def tie(self, member: int, primary: int) -> PairScore:
         """The pair that ties `member` (an id) to the story: with `primary` when the two were judged one story
