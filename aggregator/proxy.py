@@ -99,7 +99,7 @@ def parse_proxy(value: str, where: str) -> Proxy:
         user_password = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
         authorization = b"Basic " + base64.b64encode(user_password.encode("utf-8"))
     host = parts.hostname.encode("idna").decode("ascii") if not parts.hostname.isascii() else parts.hostname
-    shown = f"http://{parts.hostname}:{port}" if authorization is None else f"http://{parts.username}:***@{host}:{port}"
+    shown = f"http://{host}:{port}" if authorization is None else f"http://{parts.username}:***@{host}:{port}"
     return Proxy(host, port, authorization, shown)
 
 
