@@ -12,6 +12,7 @@ import contextlib
 import functools
 import os
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from concurrent.futures import BrokenExecutor, Executor, Future, ThreadPoolExecutor
@@ -21,6 +22,7 @@ from aggregator.errors import WorkerCrashed, WorkersDying
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing.process import BaseProcess
 
 # what the worker functions live in (parsers, extractors, normalising), for the forkserver to preload
 _WORKER_MODULES = (
@@ -36,6 +38,7 @@ _WORKER_MODULES = (
 # fresh workers in a row that die before a trivial call: they die as they start (a memory limit below what
 # a worker needs, a broken native library), whatever they are given; a hostile feed kills only its own call
 _DEAD_STARTS = 3
+_BREAK_GRACE = 5.0  # seconds a broken pool's own thread has to fail the calls it held, before agg does
 
 
 class LazyProcessPool(Executor):
@@ -64,6 +67,9 @@ class LazyProcessPool(Executor):
         self._closed = False
         self._dead_starts = 0  # fresh processes in a row that died before a trivial call
         self._dying: str | None = None  # why calls fail at once, when workers die as they start
+        # the calls sent to each shared pool, so that a break settles every one of them (see _settle_left)
+        self._sent: weakref.WeakKeyDictionary[ProcessPoolExecutor, weakref.WeakSet[Future[Any]]]
+        self._sent = weakref.WeakKeyDictionary()
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         if self._dying is not None:
@@ -118,10 +124,19 @@ class LazyProcessPool(Executor):
                 self._pool = self._start(self.workers)
             pool = self._pool
         try:
-            return pool, _launch(pool, fn, args, kwargs)
+            inner = _launch(pool, fn, args, kwargs)
         except BrokenExecutor:  # broken by a call whose result has not been handled yet
             self._replace(pool)
             return self._submit_shared(fn, args, kwargs)
+        except _CannotStart:
+            with self._lock:
+                replaced = self._pool is not pool and self._pool is not None
+            if replaced:  # it broke as the call went in, and was closing its pipes (CPython 3.11): not a start
+                return self._submit_shared(fn, args, kwargs)
+            raise
+        with self._lock:
+            self._sent.setdefault(pool, weakref.WeakSet()).add(inner)
+        return pool, inner
 
     def _run_inline(self, reason: str) -> ThreadPoolExecutor:
         """The thread that runs the calls from now on; the first time, the run is told why."""
@@ -214,7 +229,10 @@ class LazyProcessPool(Executor):
                 self._pool = self._start(self.workers) if self._dying is None else None
             except _CannotStart:
                 self._pool = None  # the next call tries again, and runs in this process if it cannot either
+            sent = self._sent.setdefault(broken, weakref.WeakSet())  # a call sent during the break joins it
+        workers = list((getattr(broken, "_processes", None) or {}).values())  # no public list; shutdown drops it
         broken.shutdown(wait=False)
+        threading.Thread(target=_settle_left, args=(sent, workers), name="agg-pool-break", daemon=True).start()
 
     @staticmethod
     def _start(workers: int) -> ProcessPoolExecutor:
@@ -252,6 +270,26 @@ class _CannotStart(Exception):
 
 def _reason(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
+
+
+def _settle_left(sent: weakref.WeakSet[Future[Any]], workers: list[BaseProcess]) -> None:
+    """Do what a broken pool's own thread left undone: fail its calls, so that each gets its second try, and
+    stop its workers. CPython 3.11's pool thread dies while it fails the calls when one more is sent meanwhile
+    ("dictionary changed size during iteration"): those calls would wait forever, and its live workers would
+    keep agg from exiting (multiprocessing joins them at exit)."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    deadline = time.monotonic() + _BREAK_GRACE
+    while any(not call.done() for call in list(sent)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = [call for call in list(sent) if not call.done()]
+    if not left:
+        return  # the pool's thread did it all, its workers included
+    for call in left:
+        with contextlib.suppress(concurrent.futures.InvalidStateError):  # the pool's thread settled it meanwhile
+            call.set_exception(BrokenProcessPool("the worker pool broke and left this call unsettled"))
+    for process in workers:
+        process.terminate()
 
 
 def _cancel_waiting(waiting: weakref.ref[Future[Any]], settled: Future[Any]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import concurrent.futures.process
 import errno
 import gc
 import os
@@ -16,6 +17,7 @@ import weakref
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import Any
 
 import pytest
 from agg_cli import agg_env, write_feeds_toml
@@ -162,6 +164,35 @@ def running_workers(pool: LazyProcessPool) -> int:
     # ProcessPoolExecutor lists its processes nowhere public
     processes = getattr(pool._pool, "_processes", None) or {}
     return sum(1 for process in list(processes.values()) if process.is_alive())
+
+
+def test_calls_a_broken_pool_leaves_unsettled_are_tried_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    # CPython 3.11's pool thread can die while it fails the calls of a broken pool (a call sent meanwhile
+    # changes the dict it walks): here the first break fails one of them, then stops, as that thread does
+    manager = concurrent.futures.process._ExecutorManagerThread
+    real = manager.terminate_broken
+    broken: list[int] = []
+
+    def dies_failing_them(self: Any, cause: Any) -> None:
+        if broken:
+            return real(self, cause)
+        broken.append(1)
+        executor = self.executor_reference()
+        executor._broken = "a worker died"  # as the real one sets first: nothing more is sent to it
+        executor._shutdown_thread = True
+        first = next(iter(self.pending_work_items.values()))
+        first.future.set_exception(BrokenProcessPool("a worker died"))
+        return None  # and the rest wait
+
+    monkeypatch.setattr(manager, "terminate_broken", dies_failing_them)
+    pool = LazyProcessPool(2)
+    try:
+        futures = [pool.submit(twice, value) for value in (1, 2, 3, -1, 4, 5, 6, 7)]
+        _, waiting = wait(futures, timeout=60)
+        assert broken and not waiting
+        assert [outcome(f) for f in futures] == [2, 4, 6, "crashed", 8, 10, 12, 14]
+    finally:
+        pool.shutdown()
 
 
 def test_start_early_starts_the_workers_without_a_call() -> None:
