@@ -29,7 +29,7 @@ Status = Literal["new", "updated", "unchanged", "error", "skipped"]
 _PUBLISHED_FOR_PROGRAMS = frozenset({"feed", "hackmd"})  # kinds that read endpoints made for programs
 _FIRST_BACKOFF = timedelta(minutes=30)
 _MAX_BACKOFF = timedelta(days=1)
-_COMMIT_SECONDS = 0.5  # a source whose run changed no post is committed within this (Store.deferred_commits)
+_COMMIT_SECONDS = 0.5  # a source's run is committed within this (Store.deferred_commits)
 
 
 @dataclass(slots=True)

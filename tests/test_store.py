@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from aggregator import store as store_module
 from aggregator.dates import to_iso
 from aggregator.export import FeedSummary
 from aggregator.models import Post
@@ -130,23 +131,34 @@ def _committed_sources(path: Path) -> set[str]:
         return {name for (name,) in other.execute("SELECT name FROM sources")}
 
 
-def test_a_run_that_changed_no_post_is_committed_with_the_next_one_that_did(tmp_path: Path) -> None:
+def test_deferred_runs_wait_for_a_commit_a_failure_or_a_full_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "_DEFERRED_POSTS", 3)
     store = Store.open(tmp_path / "agg.db")
     save(store, [post("https://quiet.test/a/", "A", source="quiet")], source="quiet")
     with store.deferred_commits():
         save(store, [post("https://quiet.test/a/", "A", source="quiet")], source="quiet", when=NOW + timedelta(1))
         save(store, [], source="empty")
-        assert _committed_sources(tmp_path / "agg.db") == {"quiet"}  # both waiting: nothing of theirs stored
-        save(store, [post("https://busy.test/a/", "A", source="busy")], source="busy")  # a new post: commits all
-        assert _committed_sources(tmp_path / "agg.db") == {"quiet", "empty", "busy"}
-        save(store, [], source="late")
-        assert "late" not in _committed_sources(tmp_path / "agg.db")
+        save(store, [post("https://busy.test/a/", "A", source="busy")], source="busy")  # a new post waits too
+        assert _committed_sources(tmp_path / "agg.db") == {"quiet"}  # all three waiting: nothing of theirs stored
         store.commit_deferred()
-        assert "late" in _committed_sources(tmp_path / "agg.db")
+        assert _committed_sources(tmp_path / "agg.db") == {"quiet", "empty", "busy"}
+        save(store, [post(f"https://full.test/{n}/", f"F{n}", source="full") for n in range(2)], source="full")
+        assert "full" not in _committed_sources(tmp_path / "agg.db")  # 2 posts of 3 wait
+        save(store, [post("https://more.test/a/", "M", source="more")], source="more")  # the third commits all
+        assert {"full", "more"} <= _committed_sources(tmp_path / "agg.db")
+        save(store, [post("https://next.test/a/", "N", source="next")], source="next")
+        assert "next" not in _committed_sources(tmp_path / "agg.db")  # the count started again
+        when = NOW + timedelta(hours=1)
+        store.record_failure("dead", "https://dead.test/", "feed", FetchRecord("dead", when, when, "error"), None)
+        assert {"next", "dead"} <= _committed_sources(tmp_path / "agg.db")  # a failure is stored at once
         save(store, [], source="last")
     assert "last" in _committed_sources(tmp_path / "agg.db")  # leaving commits
     save(store, [], source="after")
     assert "after" in _committed_sources(tmp_path / "agg.db")  # and ends the deferring
+    assert store.conn.execute("PRAGMA cache_size").fetchone()[0] == -2000  # SQLite's default, as before
+    assert store.conn.execute("PRAGMA temp_store").fetchone()[0] == 0
     store.close()
 
 
