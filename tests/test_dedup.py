@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aggregator import dedup
 from aggregator.dedup import (
     INDEXED,
     SKETCH,
@@ -287,6 +288,18 @@ def test_a_fingerprint_is_its_packed_sketch() -> None:
     fp = fingerprint("".join(chr(0x4E00 + i * 7919 % 20000) for i in range(600)))  # 600 distinct Han characters
     assert Fingerprint.from_bytes(fp.to_bytes(), fp.size) == fp and fp.length == len(fp.sketch) == SKETCH
     assert list(fp.sketch) == sorted(fp.sketch) and list(fp.smallest(INDEXED)) == list(fp.sketch)[:INDEXED]
+
+
+@pytest.mark.parametrize("distinct", [100, 193, 400, 5_000])
+@pytest.mark.parametrize("kept_for_sort", [dedup._KEPT_FOR_SORT, SKETCH // 2])  # the second: the cut keeps too few
+def test_a_sketch_is_the_smallest_shingle_hashes_whatever_the_cut_keeps(
+    distinct: int, kept_for_sort: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dedup, "_KEPT_FOR_SORT", kept_for_sort)
+    text = "".join(chr(0x4E00 + i * 7919 % 20000) for i in range(distinct + 3))  # distinct 4-grams of Han
+    fp = fingerprint(text)
+    assert fp.size == len(shingles(text)) == distinct
+    assert list(fp.sketch) == sorted(shingles(text))[:SKETCH]
 
 
 @given(st.text(max_size=300))
