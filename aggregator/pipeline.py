@@ -137,7 +137,7 @@ async def fetch_one(
     if not force and state is not None and state.next_try is not None and state.next_try > now and state.error_streak:
         report.error = (
             f"not retried until {state.next_try:%Y-%m-%d %H:%M} UTC after {state.error_streak} failed runs "
-            f"(--force tries now); last error: {state.last_error}"
+            f"(--force tries now); last error: {_one_line(state.last_error or '')}"
         )
         return report
     fetcher = fetcher_for(source.kind)
@@ -169,11 +169,11 @@ async def fetch_one(
             else:
                 posts, skipped = [], []  # nothing to normalise (a 304) must not start the worker pool
     except SourceError as e:
-        report.error = str(e)
+        report.error = _one_line(str(e))
     except TimeoutError:
         report.error = f"gave up after {config.settings.source_deadline:g} s (the source deadline)"
     except Exception as e:  # a bug or an unforeseen input must not stop the other sources
-        report.error = f"internal error: {type(e).__name__}: {e}"
+        report.error = _one_line(f"internal error: {type(e).__name__}: {e}")
         report.detail = traceback.format_exc()
     report.requests = ctx.requests
     report.warnings = ctx.warnings
@@ -200,6 +200,11 @@ async def fetch_one(
     report.status = "new" if saved.new else "updated" if saved.updated else "unchanged"
     report.seconds = loop.time() - started
     return report
+
+
+def _one_line(message: str) -> str:
+    # an error is one line of the run's output and of `agg sources`, whatever an exception's text holds
+    return " ".join(message.split())
 
 
 def exit_code(reports: Sequence[SourceReport]) -> int:
