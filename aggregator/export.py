@@ -190,26 +190,31 @@ def _atom_entry(post: StoredPost, html: bytes, source_url: str | None, source_up
     published_text = published.isoformat()
     # most posts never changed: one date formatted, not the same one twice
     updated_text = published_text if updated == published else updated.isoformat()
+    # one f-string each side of the content: most posts have no tags and no other homes
+    summary = f"    <summary>{_text(post.summary)}</summary>\n" if post.summary else ""
+    categories = "".join(f'    <category term="{_attr(tag)}"/>\n' for tag in post.tags) if post.tags else ""
+    # the same story on other pages or sources
+    related = (
+        "".join(f'    <link rel="related" href="{_attr(home)}"/>\n' for home in post.other_homes)
+        if post.other_homes
+        else ""
+    )
     before = (
         f"  <entry{lang}>\n"
         f"    <id>{_text(post.canonical_url)}</id>\n"
         f"    <title>{_text(post.title)}</title>\n"
         f"    <updated>{updated_text}</updated>\n"
         f"    <author>\n      <name>{_text(post.author or post.source)}</name>\n    </author>\n"
-    )
-    parts = [f'    <link href="{_attr(post.url)}"/>\n']  # rel="alternate" is Atom's default
-    if post.summary:
-        parts.append(f"    <summary>{_text(post.summary)}</summary>\n")
-    parts.extend(f'    <category term="{_attr(tag)}"/>\n' for tag in post.tags)
-    parts.append(f"    <published>{published_text}</published>\n")
-    # the same story on other pages or sources
-    parts.extend(f'    <link rel="related" href="{_attr(home)}"/>\n' for home in post.other_homes)
-    parts.append(_atom_source(post.source, source_url, source_updated))
-    after = "".join(parts).encode()
+    ).encode()
+    after = (
+        f'    <link href="{_attr(post.url)}"/>\n'  # rel="alternate" is Atom's default
+        f"{summary}{categories}    <published>{published_text}</published>\n{related}"
+        f"{_atom_source(post.source, source_url, source_updated)}"
+    ).encode()
     if not html:
-        return before.encode() + after
+        return before + after
     # sanitised once, when the post was stored
-    return b"".join((before.encode(), b'    <content type="html">', _text_bytes(html), b"</content>\n", after))
+    return b"".join((before, b'    <content type="html">', _text_bytes(html), b"</content>\n", after))
 
 
 @functools.lru_cache(maxsize=256)  # the same for every post of a source

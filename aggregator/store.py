@@ -217,6 +217,17 @@ def _migration_9(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_10(db: sqlite_utils.Database) -> None:
+    # the date index also covers what an Atom or RSS entry reads past the post's text (its tags, when it was
+    # first seen, its status), so an export takes them from the index and never walks the text's overflow
+    # pages to reach them: a fifth of reading 100k posts' rows
+    db.execute("DROP INDEX posts_by_date")
+    db.execute(
+        "CREATE INDEX posts_by_date ON posts "
+        "(coalesce(published, first_seen), id, source, changed_at, updated, lang, first_seen, tags, status)"
+    )
+
+
 MIGRATIONS: Sequence[Callable[[sqlite_utils.Database], None]] = (
     _migration_1,
     _migration_2,
@@ -227,6 +238,7 @@ MIGRATIONS: Sequence[Callable[[sqlite_utils.Database], None]] = (
     _migration_7,
     _migration_8,
     _migration_9,
+    _migration_10,
 )
 _DEFERRED_POSTS = 1_000  # posts that wait for a commit at most: their pages (9 KB a post) fit in the cache
 _DEFERRED_CACHE_KB = 16_384
@@ -290,7 +302,7 @@ class StoredPost(NamedTuple):
     first_seen: datetime
     changed_at: datetime | None
     status: str
-    papers: tuple[str, ...] | None = None  # None: stored before papers were recorded
+    papers: tuple[str, ...] | None = None  # None: stored before papers were recorded, or not read (for a feed)
     other_homes: tuple[str, ...] = ()  # URLs of the same story on other pages or sources
 
     @property
@@ -636,11 +648,15 @@ class Store:
         self, *, with_text: bool = True, **query: Unpack[PostQuery]
     ) -> Iterator[tuple[StoredPost, PostBody]]:
         """`posts()`, each with its HTML and text as UTF-8 bytes in a PostBody (the StoredPost's are empty).
+        Without `with_text`, for a feed, the text is empty and the papers are None (not read).
 
         Decoding a gigabyte of CJK text to str and encoding it back cost a whole-store export a third of its time.
         """
         text = "CAST(posts.content_text AS BLOB)" if with_text else "x''"
         columns = _POST_COLUMNS.replace("posts.content_html", "''").replace("posts.content_text", "''")
+        if not with_text:
+            # every other column it reads past the text is in posts_by_date (migration 10), read from there
+            columns = columns.replace("posts.papers", "NULL")
         sql, params = _select(f"{columns}, {_OTHER_HOMES}, CAST(posts.content_html AS BLOB), {text}", query)
         for *row, html, body_text in self.conn.execute(sql, params):
             yield _stored_post(row), PostBody(html or b"", body_text or b"")

@@ -52,7 +52,7 @@ def store(tmp_path: Path) -> Store:
 
 def test_migrations_are_versioned_and_idempotent(tmp_path: Path) -> None:
     first = Store.open(tmp_path / "agg.db")
-    assert first.version == len(MIGRATIONS) == 9
+    assert first.version == len(MIGRATIONS) == 10
     assert first.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     first.close()
     again = Store.open(tmp_path / "agg.db")  # opening an up-to-date database changes nothing
@@ -432,7 +432,11 @@ def test_posts_with_body_are_the_posts_with_their_html_and_text_as_utf8(store: S
         assert [(b.html.decode(), b.text.decode()) for _, b in with_body] == [
             (p.content_html, p.content_text) for p in full
         ]
-    assert [b.text for _, b in store.posts_with_body(with_text=False)] == [b"", b""]
+    for_feed = list(store.posts_with_body(with_text=False))
+    assert [b.text for _, b in for_feed] == [b"", b""]
+    # a feed's entries carry no papers: they are left unread, and every other field is the same
+    everything = list(store.posts())
+    assert [p for p, _ in for_feed] == [p._replace(content_html="", content_text="", papers=None) for p in everything]
     assert {p.title: (p.tags, p.papers) for p, _ in store.posts_with_body()} == {
         "Attention": (("ml",), ("arxiv:1706.03762",)),
         "Untagged": ((), ()),
