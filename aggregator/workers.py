@@ -12,7 +12,6 @@ import contextlib
 import functools
 import os
 import threading
-import time
 import weakref
 from collections.abc import Callable
 from concurrent.futures import BrokenExecutor, Executor, Future, ThreadPoolExecutor
@@ -279,10 +278,8 @@ def _settle_left(sent: weakref.WeakSet[Future[Any]], workers: list[BaseProcess])
     keep agg from exiting (multiprocessing joins them at exit)."""
     from concurrent.futures.process import BrokenProcessPool
 
-    deadline = time.monotonic() + _BREAK_GRACE
-    while any(not call.done() for call in list(sent)) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    left = [call for call in list(sent) if not call.done()]
+    concurrent.futures.wait(list(sent), timeout=_BREAK_GRACE)
+    left = [call for call in list(sent) if not call.done()]  # a call that joined meanwhile counts as well
     if not left:
         return  # the pool's thread did it all, its workers included
     for call in left:
